@@ -1,0 +1,80 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "api/rest_api.h"
+#include "cli/commands.h"
+#include "dcs/etcd_dcs.h"
+#include "ha/agent.h"
+#include "pg/postgres_instance.h"
+
+namespace baton {
+
+int AgentCommand(const std::string& config_path) {
+  auto config = LoadConfigFile(config_path, ProcessEnvironment());
+  if (!config.ok()) {
+    spdlog::error("{}", config.status().message());
+    return kExitBadInput;
+  }
+  if (geteuid() == 0) {
+    spdlog::error("PostgreSQL refuses to run as root: run `baton agent` as the postgres user");
+    return kExitBadInput;
+  }
+  const std::string parent = std::filesystem::path(config->data_dir).parent_path().string();
+  if (access(parent.c_str(), W_OK) != 0) {
+    spdlog::error("config {}: key 'postgresql.data_dir': parent directory {} is missing or not "
+                  "writable by this user",
+                  config_path, parent);
+    return kExitBadInput;
+  }
+  if (access((config->bin_dir + "/postgres").c_str(), X_OK) != 0) {
+    spdlog::error("config {}: key 'postgresql.bin_dir': no postgres executable in {}",
+                  config_path, config->bin_dir);
+    return kExitBadInput;
+  }
+
+  // SIGTERM/SIGINT are taken by one thread with sigwait; every other thread blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [" + config->node_name + "] %v");
+  spdlog::info("baton {} agent for cluster {}; etcd {}", BATON_VERSION, config->cluster_name,
+               config->etcd_endpoints.front());
+
+  SteadyClock clock;
+  EtcdDcs dcs(config->etcd_endpoints,
+              std::chrono::duration_cast<Duration>(
+                  std::chrono::duration<double>(config->timing.retry_timeout_seconds)));
+  PostgresInstance instance(*config);
+  Agent agent(*config, dcs, instance, clock);
+  RestApi api(agent, *config, clock);
+  if (Status s = api.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
+  spdlog::info("REST API on {}", config->ApiUrl());
+
+  std::atomic<bool> stop{false};
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    spdlog::info("received signal {}", received);
+    stop = true;
+    agent.Wake();
+  });
+  agent.Run(stop);
+  api.Stop();
+  if (!stop) pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  return kExitOk;
+}
+
+}  // namespace baton

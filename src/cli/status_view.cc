@@ -1,0 +1,78 @@
+#include "cli/status_view.h"
+
+#include <fmt/format.h>
+
+namespace baton {
+
+namespace {
+
+std::string RoleOf(const ClusterView& view, const MemberInfo& m) {
+  if (view.leader && view.leader->name == m.name) return "leader";
+  return m.role;
+}
+
+std::string StateOf(const MemberInfo& m) {
+  if (m.state == "running" && m.role == "replica") return m.streaming ? "streaming" : "running";
+  return m.state;
+}
+
+}  // namespace
+
+nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& view) {
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& [name, m] : view.members) {
+    const auto lag = view.LagOf(m);
+    members.push_back({{"name", name},
+                       {"host", m.pg_address},
+                       {"api_url", m.api_url},
+                       {"role", RoleOf(view, m)},
+                       {"state", StateOf(m)},
+                       {"timeline", m.timeline},
+                       {"lsn", m.lsn.ToString()},
+                       {"lag_bytes", lag.bytes ? nlohmann::json(*lag.bytes) : nlohmann::json()},
+                       {"lag_seconds", lag.seconds ? nlohmann::json(*lag.seconds) : nlohmann::json()},
+                       {"upstream", m.upstream},
+                       {"tags", {{"nofailover", m.nofailover}, {"priority", m.priority}}},
+                       {"note", m.note}});
+  }
+  return {{"cluster", cluster},
+          {"initialized_by",
+           view.initialized_by ? nlohmann::json(*view.initialized_by) : nlohmann::json()},
+          {"leader", view.leader ? nlohmann::json(view.leader->name) : nlohmann::json()},
+          {"members", members}};
+}
+
+std::string ClusterStatusTable(const std::string& cluster, const ClusterView& view) {
+  std::string out = fmt::format("Cluster {}: leader {}, {} member(s)\n", cluster,
+                                view.leader ? view.leader->name : "NONE", view.members.size());
+  out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", "MEMBER",
+                     "HOST", "ROLE", "STATE", "TL", "LSN", "LAG(B)", "LAG(S)", "NOTE");
+  for (const auto& [name, m] : view.members) {
+    const auto lag = view.LagOf(m);
+    const bool healthy = m.state == "running" && (m.role == "primary" || m.streaming);
+    out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
+                       m.pg_address, RoleOf(view, m), StateOf(m), m.timeline, m.lsn.ToString(),
+                       lag.bytes ? std::to_string(*lag.bytes) : "-",
+                       lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-",
+                       healthy ? "" : m.note);
+  }
+  if (view.members.empty()) out += "(no member is reporting)\n";
+  return out;
+}
+
+std::string HistoryTable(const ClusterView& view) {
+  std::string out = fmt::format("{:<25} {:<10} {:<10} {:<10} {:>3} {:<12} {:>8}  {}\n", "TIME",
+                                "EVENT", "OLD", "NEW", "TL", "LSN", "GAP(S)", "REASON");
+  for (const auto& h : view.history) {
+    const std::string gap = h.contains("unavailable_seconds")
+                                ? fmt::format("{:.2f}", h["unavailable_seconds"].get<double>())
+                                : "-";
+    out += fmt::format("{:<25} {:<10} {:<10} {:<10} {:>3} {:<12} {:>8}  {}\n",
+                       h.value("time", ""), h.value("event", ""), h.value("old_leader", ""),
+                       h.value("new_leader", ""), h.value("timeline", 0), h.value("lsn", ""), gap,
+                       h.value("reason", ""));
+  }
+  return out;
+}
+
+}  // namespace baton

@@ -1,0 +1,371 @@
+#include "core/config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace baton {
+
+std::string HostPort::ToString() const { return fmt::format("{}:{}", host, port); }
+
+Result<HostPort> HostPort::Parse(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument(fmt::format("expected host:port, got '{}'", text));
+  }
+  HostPort out;
+  out.host = text.substr(0, colon);
+  const std::string port = text.substr(colon + 1);
+  auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (error != std::errc() || end != port.data() + port.size() || out.port < 1 ||
+      out.port > 65535) {
+    return InvalidArgument(fmt::format("expected host:port with a port 1-65535, got '{}'", text));
+  }
+  return out;
+}
+
+Environment ProcessEnvironment() {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string text(*entry);
+    auto eq = text.find('=');
+    if (eq != std::string::npos) env[text.substr(0, eq)] = text.substr(eq + 1);
+  }
+  return env;
+}
+
+namespace {
+
+constexpr const char* kEnvPrefix = "BATON_";
+constexpr const char* kParametersPath = "postgresql.parameters";
+
+std::string EnvName(const std::string& path) {
+  std::string out = kEnvPrefix;
+  for (char c : path) {
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// A setter parses one raw string into the config, or says what is wrong with it.
+using Setter = std::function<Status(Config&, const std::string&)>;
+
+struct Field {
+  std::string path;
+  std::string default_value;  // applied when the key is absent; empty + required => error
+  bool required;
+  std::string help;
+  Setter set;
+};
+
+Status ParseInt(const std::string& raw, long long min, long long max, long long* out) {
+  auto [end, error] = std::from_chars(raw.data(), raw.data() + raw.size(), *out);
+  if (error != std::errc() || end != raw.data() + raw.size() || *out < min || *out > max) {
+    return InvalidArgument(fmt::format("must be an integer from {} to {}, got '{}'", min, max, raw));
+  }
+  return Status::Ok();
+}
+
+Status ParseSeconds(const std::string& raw, double min, double max, double* out) {
+  char* end = nullptr;
+  *out = std::strtod(raw.c_str(), &end);
+  if (raw.empty() || end != raw.c_str() + raw.size() || *out < min || *out > max) {
+    return InvalidArgument(
+        fmt::format("must be a number of seconds from {} to {}, got '{}'", min, max, raw));
+  }
+  return Status::Ok();
+}
+
+Status ParseBool(const std::string& raw, bool* out) {
+  std::string lower = raw;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (lower == "true" || lower == "yes" || lower == "on" || lower == "1") {
+    *out = true;
+  } else if (lower == "false" || lower == "no" || lower == "off" || lower == "0") {
+    *out = false;
+  } else {
+    return InvalidArgument(fmt::format("must be true or false, got '{}'", raw));
+  }
+  return Status::Ok();
+}
+
+Status ParseName(const std::string& raw, std::string* out) {
+  bool valid = !raw.empty() && raw.size() <= 63 && std::all_of(raw.begin(), raw.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  if (!valid) {
+    return InvalidArgument(
+        fmt::format("must be 1-63 letters, digits, '-' or '_', got '{}'", raw));
+  }
+  *out = raw;
+  return Status::Ok();
+}
+
+Status ParseAbsolutePath(const std::string& raw, std::string* out) {
+  if (raw.empty() || raw[0] != '/') {
+    return InvalidArgument(fmt::format("must be an absolute path, got '{}'", raw));
+  }
+  *out = raw;
+  return Status::Ok();
+}
+
+Status ParseNonEmpty(const std::string& raw, std::string* out) {
+  if (raw.empty()) return InvalidArgument("must not be empty");
+  *out = raw;
+  return Status::Ok();
+}
+
+Status ParseHostPort(const std::string& raw, HostPort* out) {
+  auto parsed = HostPort::Parse(raw);
+  if (!parsed.ok()) return parsed.status();
+  *out = *parsed;
+  return Status::Ok();
+}
+
+Status ParseEndpoints(const std::string& raw, std::vector<std::string>* out) {
+  out->clear();
+  std::stringstream stream(raw);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (item.rfind("http://", 0) == 0) item = item.substr(7);
+    auto parsed = HostPort::Parse(item);
+    if (!parsed.ok()) return parsed.status();
+    out->push_back(parsed->ToString());
+  }
+  if (out->empty()) return InvalidArgument("must list at least one host:port");
+  return Status::Ok();
+}
+
+const std::vector<Field>& Schema() {
+  static const std::vector<Field> fields = {
+      {"cluster.name", "", true, "Cluster name; keys live under /baton/<name>/ in etcd.",
+       [](Config& c, const std::string& v) { return ParseName(v, &c.cluster_name); }},
+      {"node.name", "", true, "This node's name, unique in the cluster.",
+       [](Config& c, const std::string& v) { return ParseName(v, &c.node_name); }},
+      {"etcd.endpoints", "", true, "etcd client endpoints, host:port (a YAML list or a,b,c).",
+       [](Config& c, const std::string& v) { return ParseEndpoints(v, &c.etcd_endpoints); }},
+      {"postgresql.data_dir", "", true, "PostgreSQL data directory (absolute path).",
+       [](Config& c, const std::string& v) { return ParseAbsolutePath(v, &c.data_dir); }},
+      {"postgresql.bin_dir", "/usr/lib/postgresql/15/bin", false,
+       "Directory with initdb, postgres, pg_basebackup, pg_rewind.",
+       [](Config& c, const std::string& v) { return ParseAbsolutePath(v, &c.bin_dir); }},
+      {"postgresql.socket_dir", "/tmp", false, "Directory for PostgreSQL's Unix socket.",
+       [](Config& c, const std::string& v) { return ParseAbsolutePath(v, &c.socket_dir); }},
+      {"postgresql.listen", "", true, "host:port PostgreSQL listens on.",
+       [](Config& c, const std::string& v) { return ParseHostPort(v, &c.pg_listen); }},
+      {"postgresql.connect_address", "", false,
+       "host:port other nodes and clients use to reach PostgreSQL (default: listen).",
+       [](Config& c, const std::string& v) { return ParseHostPort(v, &c.pg_connect); }},
+      {"postgresql.superuser.username", "postgres", false, "Superuser baton connects as.",
+       [](Config& c, const std::string& v) { return ParseName(v, &c.superuser.username); }},
+      {"postgresql.superuser.password", "", true, "Superuser password (never logged).",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.superuser.password); }},
+      {"postgresql.replication.username", "replicator", false, "Replication role name.",
+       [](Config& c, const std::string& v) { return ParseName(v, &c.replication.username); }},
+      {"postgresql.replication.password", "", true, "Replication role password (never logged).",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.replication.password); }},
+      {"restapi.listen", "", true, "host:port the REST API listens on.",
+       [](Config& c, const std::string& v) { return ParseHostPort(v, &c.api_listen); }},
+      {"restapi.connect_address", "", false,
+       "host:port others use to reach the REST API (default: listen).",
+       [](Config& c, const std::string& v) { return ParseHostPort(v, &c.api_connect); }},
+      {"timing.ttl", "10", false, "Leader lease TTL in seconds (2-3600).",
+       [](Config& c, const std::string& v) {
+         long long ttl = 0;
+         Status s = ParseInt(v, 2, 3600, &ttl);
+         c.timing.ttl_seconds = static_cast<int>(ttl);
+         return s;
+       }},
+      {"timing.loop_wait", "1", false, "Seconds between agent loops when nothing happens.",
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.05, 600, &c.timing.loop_wait_seconds);
+       }},
+      {"timing.retry_timeout", "3", false, "Seconds one etcd or PostgreSQL call may take.",
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.1, 600, &c.timing.retry_timeout_seconds);
+       }},
+      {"timing.primary_start_timeout", "30", false,
+       "Seconds a dead primary may take to restart in place before the key is given up.",
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0, 3600, &c.timing.primary_start_timeout_seconds);
+       }},
+      {"timing.maximum_lag_on_failover", "1048576", false,
+       "Bytes a replica may lag and still be promoted automatically.",
+       [](Config& c, const std::string& v) {
+         long long bytes = 0;
+         Status s = ParseInt(v, 0, 1LL << 50, &bytes);
+         c.timing.maximum_lag_on_failover = static_cast<uint64_t>(bytes);
+         return s;
+       }},
+      {"tags.nofailover", "false", false, "Never promote this node automatically.",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.tags.nofailover); }},
+      {"tags.priority", "1", false, "Failover preference among equally caught-up replicas.",
+       [](Config& c, const std::string& v) {
+         long long priority = 0;
+         Status s = ParseInt(v, 0, 1000000, &priority);
+         c.tags.priority = static_cast<int>(priority);
+         return s;
+       }},
+  };
+  return fields;
+}
+
+// Flattens YAML into path -> scalar text; sequences become comma-joined text.
+Status Flatten(const YAML::Node& node, const std::string& path,
+               std::map<std::string, std::string>* out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      for (const auto& child : node) {
+        const std::string key = child.first.as<std::string>();
+        Status s = Flatten(child.second, path.empty() ? key : path + "." + key, out);
+        if (!s.ok()) return s;
+      }
+      return Status::Ok();
+    case YAML::NodeType::Sequence: {
+      std::string joined;
+      for (const auto& item : node) {
+        if (!item.IsScalar()) return InvalidArgument(fmt::format("key '{}': list items must be plain values", path));
+        joined += (joined.empty() ? "" : ",") + item.as<std::string>();
+      }
+      (*out)[path] = joined;
+      return Status::Ok();
+    }
+    case YAML::NodeType::Scalar:
+      (*out)[path] = node.as<std::string>();
+      return Status::Ok();
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      (*out)[path] = "";
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<ConfigKeyInfo> ConfigKeys() {
+  std::vector<ConfigKeyInfo> keys;
+  for (const Field& f : Schema()) {
+    keys.push_back({f.path, EnvName(f.path), f.default_value, f.required, f.help});
+  }
+  keys.push_back({std::string(kParametersPath) + ".<name>", EnvName(kParametersPath) + "_<NAME>",
+                  "", false, "Any PostgreSQL setting, written to postgresql.conf."});
+  return keys;
+}
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
+                           const Environment& env) {
+  std::map<std::string, std::string> values;
+  std::map<std::string, std::string> origin;  // path -> where the value came from
+  try {
+    YAML::Node root = YAML::Load(yaml_text);
+    if (!root.IsNull() && !root.IsMap()) {
+      return InvalidArgument(fmt::format("config {}: the top level must be a mapping", source));
+    }
+    Status s = Flatten(root, "", &values);
+    if (!s.ok()) return s.WithContext("config " + source);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(fmt::format("config {}: not valid YAML: {}", source, e.what()));
+  }
+  for (const auto& [path, value] : values) origin[path] = source;
+
+  // Environment overrides win over the file.
+  for (const Field& f : Schema()) {
+    auto it = env.find(EnvName(f.path));
+    if (it != env.end()) {
+      values[f.path] = it->second;
+      origin[f.path] = it->first;
+    }
+  }
+  const std::string param_env_prefix = EnvName(kParametersPath) + "_";
+  for (const auto& [name, value] : env) {
+    if (name.rfind(param_env_prefix, 0) != 0 || name.size() == param_env_prefix.size()) continue;
+    std::string param = name.substr(param_env_prefix.size());
+    std::transform(param.begin(), param.end(), param.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    values[std::string(kParametersPath) + "." + param] = value;
+    origin[std::string(kParametersPath) + "." + param] = name;
+  }
+
+  Config config;
+  config.source = source;
+  std::set<std::string> known;
+  for (const Field& f : Schema()) {
+    known.insert(f.path);
+    auto it = values.find(f.path);
+    std::string raw;
+    std::string from = source;
+    if (it != values.end()) {
+      raw = it->second;
+      from = origin[f.path];
+    } else if (f.required) {
+      return InvalidArgument(fmt::format("config {}: key '{}': is required ({})", source, f.path,
+                                         f.help));
+    } else if (f.default_value.empty()) {
+      continue;  // optional with a derived default, filled in below
+    } else {
+      raw = f.default_value;
+      from = "default";
+    }
+    Status s = f.set(config, raw);
+    if (!s.ok()) {
+      std::string where = from == source ? "config " + source : "config " + source + " (from " + from + ")";
+      return InvalidArgument(fmt::format("{}: key '{}': {}", where, f.path, s.message()));
+    }
+  }
+  const std::string param_prefix = std::string(kParametersPath) + ".";
+  for (const auto& [path, value] : values) {
+    if (known.count(path)) continue;
+    if (path.rfind(param_prefix, 0) == 0) {
+      config.pg_parameters[path.substr(param_prefix.size())] = value;
+      continue;
+    }
+    return InvalidArgument(fmt::format("config {}: key '{}': unknown key", source, path));
+  }
+  if (config.pg_connect.port == 0) config.pg_connect = config.pg_listen;
+  if (config.api_connect.port == 0) config.api_connect = config.api_listen;
+
+  const Timing& t = config.timing;
+  if (t.loop_wait_seconds >= t.ttl_seconds) {
+    return InvalidArgument(fmt::format("config {}: key 'timing.loop_wait': must be below timing.ttl ({} s)",
+                                       source, t.ttl_seconds));
+  }
+  if (t.retry_timeout_seconds >= t.ttl_seconds) {
+    return InvalidArgument(fmt::format(
+        "config {}: key 'timing.retry_timeout': must be below timing.ttl ({} s)", source,
+        t.ttl_seconds));
+  }
+  for (const char* reserved : {"port", "listen_addresses", "hba_file", "unix_socket_directories"}) {
+    if (config.pg_parameters.count(reserved)) {
+      return InvalidArgument(fmt::format(
+          "config {}: key 'postgresql.parameters.{}': set by baton from postgresql.listen and "
+          "postgresql.socket_dir; remove it",
+          source, reserved));
+    }
+  }
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path, const Environment& env) {
+  std::ifstream in(path);
+  if (!in) {
+    return InvalidArgument(fmt::format("config {}: cannot read the file", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path, env);
+}
+
+}  // namespace baton

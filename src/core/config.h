@@ -1,0 +1,86 @@
+// Config: one node's settings, read from a YAML file with BATON_<SECTION>_<KEY> environment
+// overrides, validated as a whole.
+//
+// Every key has one entry in a schema (config.cc) that gives its YAML path, its environment
+// variable, its default and its check; parsing, overrides, validation and `baton config check`
+// all go through that one table. A bad file is refused with the file, the key and what is wrong.
+// Config is a plain value; copies are independent and thread-safe to read.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace baton {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+  std::string ToString() const;
+  static Result<HostPort> Parse(const std::string& text);
+};
+
+struct Credentials {
+  std::string username;
+  std::string password;
+};
+
+struct Timing {
+  int ttl_seconds = 10;                  // leader lease TTL; etcd's minimum is 2
+  double loop_wait_seconds = 1.0;        // agent loop period when nothing wakes it earlier
+  double retry_timeout_seconds = 3.0;    // how long one etcd or PostgreSQL call may take
+  double primary_start_timeout_seconds = 30.0;  // restart-in-place budget for a dead primary
+  uint64_t maximum_lag_on_failover = 1 << 20;   // bytes behind the leader still promotable
+};
+
+struct Tags {
+  bool nofailover = false;
+  int priority = 1;
+};
+
+struct Config {
+  std::string source;  // file name, for messages
+  std::string cluster_name;
+  std::string node_name;
+  std::vector<std::string> etcd_endpoints;  // host:port each
+  std::string data_dir;
+  std::string bin_dir;
+  std::string socket_dir;
+  HostPort pg_listen;
+  HostPort pg_connect;
+  Credentials superuser;
+  Credentials replication;
+  std::map<std::string, std::string> pg_parameters;
+  HostPort api_listen;
+  HostPort api_connect;
+  Timing timing;
+  Tags tags;
+
+  // http://host:port of this node's REST API.
+  std::string ApiUrl() const { return "http://" + api_connect.ToString(); }
+};
+
+// Environment variables as name -> value (injected so tests need not touch the process's).
+using Environment = std::map<std::string, std::string>;
+Environment ProcessEnvironment();
+
+// Parses YAML text. `source` names the file in error messages.
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
+                           const Environment& env);
+// Reads and parses a file; a missing or unreadable file is an InvalidArgument naming it.
+Result<Config> LoadConfigFile(const std::string& path, const Environment& env);
+
+// One documented key, for `baton config keys` and docs.
+struct ConfigKeyInfo {
+  std::string path;
+  std::string env;
+  std::string default_value;  // empty when required
+  bool required;
+  std::string help;
+};
+std::vector<ConfigKeyInfo> ConfigKeys();
+
+}  // namespace baton

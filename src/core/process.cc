@@ -1,0 +1,174 @@
+#include "core/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace baton {
+
+namespace {
+
+std::vector<char*> ToArgv(const std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (const auto& a : args) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+[[noreturn]] void ExecOrDie(const std::vector<std::string>& argv) {
+  auto args = ToArgv(argv);
+  execv(args[0], args.data());
+  const std::string message = fmt::format("exec {}: {}\n", argv[0], std::strerror(errno));
+  ssize_t ignored = write(STDERR_FILENO, message.data(), message.size());
+  (void)ignored;
+  _exit(127);
+}
+
+}  // namespace
+
+Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& extra_env,
+                                 Duration timeout,
+                                 const std::function<void(const std::string&)>& on_output_line) {
+  if (argv.empty()) return InvalidArgument("empty command");
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Internal(fmt::format("pipe: {}", std::strerror(errno)));
+  const pid_t pid = fork();
+  if (pid < 0) return Internal(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, STDIN_FILENO);
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(pipe_fds[1], STDERR_FILENO);
+    for (const auto& [name, value] : extra_env) setenv(name.c_str(), value.c_str(), 1);
+    ExecOrDie(argv);
+  }
+  close(pipe_fds[1]);
+  CommandResult result;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  std::string pending;
+  char buffer[4096];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd pfd{pipe_fds[0], POLLIN, 0};
+    int ready = poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    ssize_t n = read(pipe_fds[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    result.output.append(buffer, static_cast<size_t>(n));
+    if (on_output_line) {
+      pending.append(buffer, static_cast<size_t>(n));
+      size_t eol;
+      while ((eol = pending.find_first_of("\r\n")) != std::string::npos) {
+        if (eol > 0) on_output_line(pending.substr(0, eol));
+        pending.erase(0, eol + 1);
+      }
+    }
+  }
+  close(pipe_fds[0]);
+  if (timed_out) kill(-pid, SIGKILL);
+  int wstatus = 0;
+  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    return Timeout(fmt::format("{} did not finish within {:.0f} s", argv[0], Seconds(timeout)));
+  }
+  result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  return result;
+}
+
+Result<RunAs> LookupUser(const std::string& name) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    return NotFound(fmt::format("no user named '{}'", name));
+  }
+  return RunAs{found->pw_uid, found->pw_gid};
+}
+
+Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path,
+                            const std::optional<RunAs>& run_as) {
+  if (argv.empty()) return InvalidArgument("empty command");
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) return Internal(fmt::format("open {}: {}", log_path, std::strerror(errno)));
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return Internal(fmt::format("fork: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    setsid();
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, STDIN_FILENO);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    if (run_as && (setgroups(0, nullptr) != 0 || setgid(run_as->gid) != 0 ||
+                   setuid(run_as->uid) != 0)) {
+      _exit(126);
+    }
+    ExecOrDie(argv);
+  }
+  close(log_fd);
+  return pid;
+}
+
+bool ProcessAlive(pid_t pid) {
+  if (pid <= 0) return false;
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  // Format: pid (comm) state ...; comm may contain spaces and parentheses.
+  auto close_paren = line.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= line.size() ||
+         line[close_paren + 2] != 'Z';
+}
+
+void ReapIfChild(pid_t pid) {
+  int wstatus = 0;
+  waitpid(pid, &wstatus, WNOHANG);
+}
+
+ExitWatch::ExitWatch(pid_t pid, std::function<void()> on_exit) : pid_(pid) {
+  thread_ = std::thread([this, on_exit = std::move(on_exit)] {
+    const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+    while (!stop_) {
+      if (fd >= 0) {
+        pollfd pfd{fd, POLLIN, 0};
+        if (poll(&pfd, 1, 200) > 0) break;
+      } else {
+        if (!ProcessAlive(pid_)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // no pidfd: poll
+      }
+    }
+    if (fd >= 0) close(fd);
+    if (!stop_) on_exit();
+  });
+}
+
+ExitWatch::~ExitWatch() {
+  stop_ = true;
+  thread_.join();
+}
+
+}  // namespace baton

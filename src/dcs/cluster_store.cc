@@ -1,0 +1,148 @@
+#include "dcs/cluster_store.h"
+
+#include <chrono>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace baton {
+
+namespace {
+constexpr const char* kInitialize = "initialize";
+constexpr const char* kLeader = "leader";
+constexpr const char* kMembers = "members/";
+constexpr const char* kConfig = "config";
+constexpr const char* kHistory = "history/";
+}  // namespace
+
+const MemberInfo* ClusterView::Member(const std::string& name) const {
+  auto it = members.find(name);
+  return it == members.end() ? nullptr : &it->second;
+}
+
+const MemberInfo* ClusterView::LeaderMember() const {
+  return leader ? Member(leader->name) : nullptr;
+}
+
+ClusterView::Lag ClusterView::LagOf(const MemberInfo& member) const {
+  const MemberInfo* leader_member = LeaderMember();
+  if (leader_member == nullptr) return {};
+  if (leader_member->name == member.name) return {0, 0.0};
+  auto behind = [&](Lsn position) -> uint64_t {
+    return leader_member->lsn > position ? leader_member->lsn.value - position.value : 0;
+  };
+  for (const auto& peer : leader_member->replication) {
+    if (peer.name == member.name) return {behind(peer.replay_lsn), peer.replay_lag_seconds};
+  }
+  if (member.state != "running") return {};
+  return {behind(member.replay_lsn), std::nullopt};
+}
+
+ClusterStore::ClusterStore(Dcs& dcs, std::string cluster, std::string node, int ttl_seconds,
+                           const Clock& clock)
+    : dcs_(dcs),
+      prefix_(Prefix(cluster)),
+      node_(std::move(node)),
+      ttl_seconds_(ttl_seconds),
+      clock_(clock) {}
+
+Result<ClusterView> ClusterStore::Load() {
+  auto kvs = dcs_.GetPrefix(prefix_);
+  if (!kvs.ok()) return kvs.status();
+  ClusterView view;
+  for (const KeyValue& kv : *kvs) {
+    const std::string key = kv.key.substr(prefix_.size());
+    if (key == kInitialize) {
+      view.initialized_by = kv.value;
+    } else if (key == kLeader) {
+      view.leader = LeaderKey{kv.value, kv.mod_revision, kv.lease};
+    } else if (key.rfind(kMembers, 0) == 0) {
+      if (auto member = MemberInfo::FromJson(kv.value)) view.members[member->name] = *member;
+    } else if (key == kConfig) {
+      auto config = nlohmann::json::parse(kv.value, nullptr, false);
+      if (config.is_object()) view.config = config;
+    } else if (key.rfind(kHistory, 0) == 0) {
+      auto record = nlohmann::json::parse(kv.value, nullptr, false);
+      if (record.is_object()) view.history.push_back(record);
+    }
+  }
+  return view;
+}
+
+Status ClusterStore::RefreshSession() {
+  const TimePoint sent = clock_.Now();
+  if (lease_ != 0) {
+    Status s = dcs_.KeepAlive(lease_);
+    if (s.ok()) {
+      last_renewal_sent_ = sent;
+      return s;
+    }
+    if (s.code() != StatusCode::kNotFound) return s;
+    spdlog::warn("session lease {:x} ended; granting a new one", lease_);
+    lease_ = 0;
+  }
+  auto lease = dcs_.GrantLease(ttl_seconds_);
+  if (!lease.ok()) return lease.status();
+  lease_ = *lease;
+  last_renewal_sent_ = sent;
+  return Status::Ok();
+}
+
+void ClusterStore::CloseSession() {
+  if (lease_ == 0) return;
+  if (Status s = dcs_.RevokeLease(lease_); !s.ok()) {
+    spdlog::warn("could not revoke session lease: {}", s.ToString());
+  }
+  lease_ = 0;
+}
+
+Status ClusterStore::PublishMember(const MemberInfo& member) {
+  if (lease_ == 0) return FailedPrecondition("no session lease");
+  return dcs_.Put(prefix_ + kMembers + node_, member.ToJson().dump(), lease_);
+}
+
+Result<bool> ClusterStore::ClaimInitialize() {
+  return dcs_.CreateIfAbsent(prefix_ + kInitialize, node_, 0);
+}
+
+Status ClusterStore::CancelInitialize() {
+  auto deleted = dcs_.DeleteIfValue(prefix_ + kInitialize, node_);
+  return deleted.status();
+}
+
+Result<bool> ClusterStore::AcquireLeader() {
+  if (lease_ == 0) return FailedPrecondition("no session lease");
+  return dcs_.CreateIfAbsent(prefix_ + kLeader, node_, lease_);
+}
+
+Result<bool> ClusterStore::RenewLeader() {
+  if (lease_ == 0) return FailedPrecondition("no session lease");
+  auto held = dcs_.Holds(prefix_ + kLeader, node_, lease_);
+  if (!held.ok() || *held) return held;
+  // Still ours but on an older session's lease (the agent restarted): move it to this one.
+  return dcs_.PutIfValue(prefix_ + kLeader, node_, node_, lease_);
+}
+
+Status ClusterStore::ReleaseLeader() { return dcs_.DeleteIfValue(prefix_ + kLeader, node_).status(); }
+
+Status ClusterStore::WriteConfig(const nlohmann::json& config) {
+  return dcs_.Put(prefix_ + kConfig, config.dump(), 0);
+}
+
+Status ClusterStore::AppendHistory(const nlohmann::json& record) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  return dcs_.Put(fmt::format("{}{}{:020d}-{}", prefix_, kHistory, micros, node_), record.dump(), 0);
+}
+
+void ClusterStore::Watch(std::function<void()> on_change) {
+  // Member keys change every loop; only the keys that call for an immediate decision wake it.
+  const std::set<std::string> urgent = {prefix_ + kLeader, prefix_ + kInitialize,
+                                        prefix_ + kConfig};
+  dcs_.WatchPrefix(prefix_, [urgent, on_change = std::move(on_change)](const WatchEvent& event) {
+    if (urgent.count(event.kv.key)) on_change();
+  });
+}
+
+}  // namespace baton

@@ -1,0 +1,98 @@
+// ClusterStore: baton's keys in the Dcs, and this agent's session lease.
+//
+// Layout under /baton/<cluster>/:
+//   initialize        node name that bootstrapped the cluster (created once, by transaction)
+//   leader            node name of the leader, on the leader's session lease
+//   members/<name>    MemberInfo JSON, on that member's session lease
+//   config            dynamic cluster settings (JSON)
+//   history/<n>       one JSON record per role change
+// The session lease is granted on first refresh and renewed by every RefreshSession(); when
+// etcd reports it ended, a new one is granted (and any leader key on the old one is gone).
+// Not thread-safe: one agent loop owns it. Load() may be called from any thread on a
+// separate instance (the CLI uses its own).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "dcs/dcs.h"
+#include "dcs/member.h"
+
+namespace baton {
+
+struct LeaderKey {
+  std::string name;
+  int64_t mod_revision = 0;
+  LeaseId lease = 0;
+};
+
+struct ClusterView {
+  std::optional<std::string> initialized_by;
+  std::optional<LeaderKey> leader;
+  std::map<std::string, MemberInfo> members;
+  nlohmann::json config = nlohmann::json::object();
+  std::vector<nlohmann::json> history;  // oldest first
+
+  const MemberInfo* Member(const std::string& name) const;
+  const MemberInfo* LeaderMember() const;
+
+  // How far a member is behind the leader, as the leader last reported it (pg_stat_replication),
+  // or from the member's own position when the leader does not list it. Unknown = nullopt.
+  struct Lag {
+    std::optional<uint64_t> bytes;
+    std::optional<double> seconds;
+  };
+  Lag LagOf(const MemberInfo& member) const;
+};
+
+class ClusterStore {
+ public:
+  ClusterStore(Dcs& dcs, std::string cluster, std::string node, int ttl_seconds,
+               const Clock& clock);
+
+  static std::string Prefix(const std::string& cluster) { return "/baton/" + cluster + "/"; }
+  const std::string& prefix() const { return prefix_; }
+  const std::string& node() const { return node_; }
+
+  Result<ClusterView> Load();
+
+  // Grants or renews this node's session lease. On success records when the renewal was sent.
+  Status RefreshSession();
+  bool has_session() const { return lease_ != 0; }
+  // When the last successful renewal was sent (for the self-fencing deadline).
+  TimePoint last_renewal_sent() const { return last_renewal_sent_; }
+  // Ends the session (deleting this node's member and leader keys). Best effort.
+  void CloseSession();
+
+  Status PublishMember(const MemberInfo& member);
+  // Claims the right to bootstrap a new cluster. false = another node has it.
+  Result<bool> ClaimInitialize();
+  Status CancelInitialize();
+  // Creates the leader key for this node on its session lease. false = someone holds it.
+  Result<bool> AcquireLeader();
+  // Keeps the leader key: true while it still names this node (re-attaches it to this session's
+  // lease, which also covers an agent restarted within the old lease).
+  Result<bool> RenewLeader();
+  // Deletes the leader key if it names this node.
+  Status ReleaseLeader();
+  Status WriteConfig(const nlohmann::json& config);
+  Status AppendHistory(const nlohmann::json& record);
+  // `on_change` runs (on another thread) when the leader, initialize or config key changes.
+  void Watch(std::function<void()> on_change);
+
+ private:
+  Dcs& dcs_;
+  const std::string prefix_;
+  const std::string node_;
+  const int ttl_seconds_;
+  const Clock& clock_;
+  LeaseId lease_ = 0;
+  TimePoint last_renewal_sent_{};
+};
+
+}  // namespace baton

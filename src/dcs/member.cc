@@ -1,0 +1,63 @@
+#include "dcs/member.h"
+
+#include <nlohmann/json.hpp>
+
+namespace baton {
+
+nlohmann::json MemberInfo::ToJson() const {
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& p : replication) {
+    peers.push_back({{"name", p.name},
+                     {"state", p.state},
+                     {"replay_lsn", p.replay_lsn.ToString()},
+                     {"replay_lag_seconds", p.replay_lag_seconds}});
+  }
+  return {{"name", name},
+          {"api_url", api_url},
+          {"pg_address", pg_address},
+          {"role", role},
+          {"state", state},
+          {"timeline", timeline},
+          {"lsn", lsn.ToString()},
+          {"replay_lsn", replay_lsn.ToString()},
+          {"streaming", streaming},
+          {"upstream", upstream},
+          {"nofailover", nofailover},
+          {"priority", priority},
+          {"note", note},
+          {"updated_unix", updated_unix},
+          {"replication", peers}};
+}
+
+std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    MemberInfo m;
+    m.name = j.value("name", "");
+    m.api_url = j.value("api_url", "");
+    m.pg_address = j.value("pg_address", "");
+    m.role = j.value("role", "unknown");
+    m.state = j.value("state", "unknown");
+    m.timeline = j.value("timeline", 0u);
+    m.lsn = Lsn::Parse(j.value("lsn", "0/0")).value_or(Lsn{});
+    m.replay_lsn = Lsn::Parse(j.value("replay_lsn", "0/0")).value_or(Lsn{});
+    m.streaming = j.value("streaming", false);
+    m.upstream = j.value("upstream", "");
+    m.nofailover = j.value("nofailover", false);
+    m.priority = j.value("priority", 1);
+    m.note = j.value("note", "");
+    m.updated_unix = j.value("updated_unix", 0.0);
+    for (const auto& p : j.value("replication", nlohmann::json::array())) {
+      m.replication.push_back({p.value("name", ""), p.value("state", ""),
+                               Lsn::Parse(p.value("replay_lsn", "0/0")).value_or(Lsn{}),
+                               p.value("replay_lag_seconds", 0.0)});
+    }
+    if (m.name.empty()) return std::nullopt;
+    return m;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace baton

@@ -1,0 +1,252 @@
+#include "ha/agent.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "ha/decide.h"
+
+namespace baton {
+
+namespace {
+
+std::string UtcNow() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", buffer, millis);
+}
+
+Duration SecondsToDuration(double seconds) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+}
+
+}  // namespace
+
+Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock)
+    : config_(std::move(config)),
+      instance_(instance),
+      clock_(clock),
+      store_(dcs, config_.cluster_name, config_.node_name, config_.timing.ttl_seconds, clock) {}
+
+Duration Agent::LeaseMargin() const {
+  // Room for clock-rate differences and the time the renewal took to arrive at etcd.
+  return std::min<Duration>(std::chrono::seconds(1),
+                            std::chrono::seconds(config_.timing.ttl_seconds) / 4);
+}
+
+Agent::Tick Agent::RunOnce() {
+  Observation o;
+  o.now = clock_.Now();
+  o.self = config_.node_name;
+  o.tags = config_.tags;
+  o.timing = config_.timing;
+
+  Status session = store_.RefreshSession();
+  if (session.ok()) {
+    lease_deadline_ = store_.last_renewal_sent() +
+                      std::chrono::seconds(config_.timing.ttl_seconds) - LeaseMargin();
+    auto view = store_.Load();
+    if (view.ok()) {
+      o.cluster = std::move(view).value();
+      o.dcs_reachable = true;
+    } else {
+      session = view.status();
+    }
+  }
+  if (!session.ok()) spdlog::warn("etcd: {}", session.ToString());
+  o.instance = instance_.Probe();
+  o.lease_deadline = lease_deadline_;
+
+  const bool leader =
+      o.dcs_reachable && o.cluster.leader && o.cluster.leader->name == config_.node_name;
+  if (leader && !o.instance.running) {
+    if (!primary_down_since_) primary_down_since_ = o.now;
+  } else {
+    primary_down_since_.reset();
+  }
+  o.primary_down_since = primary_down_since_;
+  if (o.dcs_reachable) {
+    if (!o.cluster.leader) {
+      if (!leaderless_since_) leaderless_since_ = o.now;
+    } else {
+      leaderless_since_.reset();
+      previous_leader_ = o.cluster.leader->name;
+    }
+  }
+
+  MemberInfo self = DescribeSelf(o);
+  self.api_url = config_.ApiUrl();
+  self.pg_address = config_.pg_connect.ToString();
+  if (self.role == "replica" && o.cluster.leader && !leader) self.upstream = o.cluster.leader->name;
+  {
+    std::lock_guard lock(mu_);
+    if (!snapshot_.last_decision.empty()) self.note = snapshot_.last_decision;
+  }
+  self.updated_unix = std::chrono::duration<double>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  if (o.dcs_reachable) {
+    if (Status s = store_.PublishMember(self); !s.ok()) {
+      spdlog::warn("publishing member state: {}", s.ToString());
+    }
+  }
+
+  Tick tick;
+  tick.decision = Decide(o);
+  {
+    std::lock_guard lock(mu_);
+    if (tick.decision.reason != snapshot_.last_decision) {
+      spdlog::info("{}", tick.decision.reason);
+    }
+  }
+  for (Step step : tick.decision.steps) {
+    Status s = Execute(step, tick.decision, o.instance);
+    if (!s.ok()) {
+      tick.completed = false;
+      tick.failure = fmt::format("{} failed: {}", StepName(step), s.ToString());
+      spdlog::warn("{}", tick.failure);
+      break;
+    }
+  }
+
+  std::lock_guard lock(mu_);
+  snapshot_.dcs_reachable = o.dcs_reachable;
+  snapshot_.is_leader = leader && clock_.Now() < lease_deadline_;
+  snapshot_.instance = o.instance;
+  if (o.dcs_reachable) snapshot_.cluster = o.cluster;
+  snapshot_.self = self;
+  snapshot_.last_decision =
+      tick.completed ? tick.decision.reason : tick.decision.reason + " (" + tick.failure + ")";
+  snapshot_.last_tick = o.now;
+  return tick;
+}
+
+Status Agent::Execute(Step step, const Decision& decision, const InstanceState& before) {
+  auto won = [](const Result<bool>& result, const std::string& lost) -> Status {
+    if (!result.ok()) return result.status();
+    return *result ? Status::Ok() : Aborted(lost);
+  };
+  auto lease_valid = [this]() -> Status {
+    if (clock_.Now() < lease_deadline_) return Status::Ok();
+    return FailedPrecondition("the leader lease may have ended; refusing to run as primary");
+  };
+  switch (step) {
+    case Step::kClaimInitialize:
+      return won(store_.ClaimInitialize(), "another node is bootstrapping the cluster");
+    case Step::kAcquireLeader:
+      return won(store_.AcquireLeader(), "another node took the leader key");
+    case Step::kRenewLeader:
+      return won(store_.RenewLeader(), "the leader key no longer names this node");
+    case Step::kReleaseLeader:
+      return store_.ReleaseLeader();
+    case Step::kBootstrap: {
+      Status s = lease_valid();
+      if (s.ok()) s = instance_.Bootstrap();
+      if (!s.ok()) {
+        (void)store_.ReleaseLeader();
+        (void)store_.CancelInitialize();
+        return s;
+      }
+      const Timing& t = config_.timing;
+      (void)store_.WriteConfig({{"ttl", t.ttl_seconds},
+                                {"loop_wait", t.loop_wait_seconds},
+                                {"retry_timeout", t.retry_timeout_seconds},
+                                {"primary_start_timeout", t.primary_start_timeout_seconds},
+                                {"maximum_lag_on_failover", t.maximum_lag_on_failover}});
+      RecordRoleChange("bootstrap", decision.reason);
+      return Status::Ok();
+    }
+    case Step::kClone:
+      return instance_.CloneFrom(*decision.upstream);
+    case Step::kStartPrimary: {
+      if (Status s = lease_valid(); !s.ok()) return s;
+      return instance_.Start(PgRole::kPrimary, std::nullopt);
+    }
+    case Step::kStartReplica:
+      return instance_.Start(PgRole::kReplica, decision.upstream);
+    case Step::kFollow:
+      return instance_.Follow(*decision.upstream);
+    case Step::kPromote: {
+      if (Status s = lease_valid(); !s.ok()) return s;
+      if (Status s = instance_.Promote(); !s.ok()) return s;
+      RecordRoleChange(before.role == PgRole::kReplica ? "failover" : "promote", decision.reason);
+      return Status::Ok();
+    }
+    case Step::kDemote: {
+      if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
+      RecordRoleChange("demote", decision.reason);
+      return instance_.Start(PgRole::kReplica, decision.upstream);
+    }
+    case Step::kFence: {
+      if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) return s;
+      return instance_.Start(PgRole::kReplica, std::nullopt);
+    }
+  }
+  return Internal("unknown step");
+}
+
+void Agent::RecordRoleChange(const std::string& event, const std::string& reason) {
+  const InstanceState after = instance_.Probe();
+  nlohmann::json record = {{"time", UtcNow()},
+                           {"event", event},
+                           {"node", config_.node_name},
+                           {"old_leader", previous_leader_},
+                           {"new_leader", event == "demote" ? "" : config_.node_name},
+                           {"timeline", after.timeline},
+                           {"lsn", after.lsn.ToString()},
+                           {"reason", reason}};
+  if (leaderless_since_) {
+    record["unavailable_seconds"] = Seconds(clock_.Now() - *leaderless_since_);
+  }
+  if (Status s = store_.AppendHistory(record); !s.ok()) {
+    spdlog::warn("could not record {} in history: {}", event, s.ToString());
+  }
+}
+
+void Agent::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+void Agent::Run(const std::atomic<bool>& stop) {
+  store_.Watch([this] { Wake(); });
+  instance_.SetExitCallback([this] { Wake(); });
+  const Duration loop_wait = SecondsToDuration(config_.timing.loop_wait_seconds);
+  while (!stop) {
+    Tick tick = RunOnce();
+    if (!tick.decision.idle() && tick.completed) continue;  // state changed: look again now
+    std::unique_lock lock(mu_);
+    wake_cv_.wait_for(lock, loop_wait, [&] { return wake_ || stop.load(); });
+    wake_ = false;
+  }
+  Shutdown();
+}
+
+void Agent::Shutdown() {
+  spdlog::info("shutting down: stopping postgres and leaving the cluster");
+  if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) {
+    spdlog::error("stopping postgres: {}", s.ToString());
+  }
+  // Only now that the server is down may another node take over.
+  if (Status s = store_.ReleaseLeader(); !s.ok()) {
+    spdlog::warn("releasing the leader key: {}", s.ToString());
+  }
+  store_.CloseSession();
+}
+
+AgentSnapshot Agent::Snapshot() const {
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+}  // namespace baton

@@ -1,0 +1,77 @@
+// Agent: the loop that keeps one node in its right role. observe -> decide -> act.
+//
+// Each tick renews the session lease, reads the cluster from the DCS, probes PostgreSQL,
+// publishes this member's state, asks the pure decision core what to do and runs its steps.
+// Ticks come every loop_wait, or at once when the leader key changes (DCS watch) or the
+// postmaster exits (pidfd), or right after a tick that acted. Snapshot() may be called from any
+// thread (the REST API does); everything else belongs to the thread that calls Run/RunOnce.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "dcs/cluster_store.h"
+#include "dcs/dcs.h"
+#include "ha/decision.h"
+#include "pg/instance.h"
+
+namespace baton {
+
+// What the REST API and status report about this node, copied out under a lock.
+struct AgentSnapshot {
+  bool dcs_reachable = false;
+  bool is_leader = false;  // holds the leader key and its lease has not passed its deadline
+  InstanceState instance;
+  ClusterView cluster;
+  MemberInfo self;
+  std::string last_decision;
+  TimePoint last_tick{};
+};
+
+class Agent {
+ public:
+  Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock);
+
+  // Ticks until `stop` is set, then shuts down: stops PostgreSQL (fast) and gives up its keys.
+  void Run(const std::atomic<bool>& stop);
+  // One observe-decide-act pass.
+  struct Tick {
+    Decision decision;
+    bool completed = true;  // every step ran and succeeded
+    std::string failure;    // the step that failed and why
+  };
+  Tick RunOnce();
+  // Makes a pending wait in Run() return now.
+  void Wake();
+  // Stops PostgreSQL and releases this node's keys (leader first waits for its server to stop).
+  void Shutdown();
+
+  AgentSnapshot Snapshot() const;
+
+ private:
+  Status Execute(Step step, const Decision& decision, const InstanceState& before);
+  void RecordRoleChange(const std::string& event, const std::string& reason);
+  Duration LeaseMargin() const;
+
+  const Config config_;
+  Instance& instance_;
+  const Clock& clock_;
+  ClusterStore store_;
+
+  TimePoint lease_deadline_{};
+  std::optional<TimePoint> primary_down_since_;
+  std::optional<TimePoint> leaderless_since_;
+  std::string previous_leader_;
+
+  mutable std::mutex mu_;
+  AgentSnapshot snapshot_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;
+};
+
+}  // namespace baton

@@ -1,0 +1,171 @@
+#include "ha/decide.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "ha/candidate.h"
+
+namespace baton {
+
+const char* StepName(Step step) {
+  switch (step) {
+    case Step::kClaimInitialize:
+      return "claim-initialize";
+    case Step::kAcquireLeader:
+      return "acquire-leader";
+    case Step::kRenewLeader:
+      return "renew-leader";
+    case Step::kReleaseLeader:
+      return "release-leader";
+    case Step::kBootstrap:
+      return "bootstrap";
+    case Step::kClone:
+      return "clone";
+    case Step::kStartPrimary:
+      return "start-primary";
+    case Step::kStartReplica:
+      return "start-replica";
+    case Step::kFollow:
+      return "follow";
+    case Step::kPromote:
+      return "promote";
+    case Step::kDemote:
+      return "demote";
+    case Step::kFence:
+      return "fence";
+  }
+  return "unknown";
+}
+
+namespace {
+
+Decision Do(std::vector<Step> steps, std::string reason,
+            std::optional<Upstream> upstream = std::nullopt) {
+  return Decision{std::move(steps), std::move(upstream), std::move(reason)};
+}
+
+Decision Wait(std::string reason) { return Do({}, std::move(reason)); }
+
+std::optional<Upstream> UpstreamOf(const MemberInfo& leader) {
+  auto address = HostPort::Parse(leader.pg_address);
+  if (!address.ok()) return std::nullopt;
+  return Upstream{leader.name, *address};
+}
+
+Decision DecideWithoutDcs(const Observation& o) {
+  const InstanceState& inst = o.instance;
+  const bool writable = inst.accepting && inst.role == PgRole::kPrimary;
+  if (writable && o.now >= o.lease_deadline) {
+    return Do({Step::kFence}, "etcd unreachable and the leader lease may have ended: fencing");
+  }
+  return Wait(writable ? "etcd unreachable; primary keeps running until its lease deadline"
+                       : "etcd unreachable; keeping the current role");
+}
+
+Decision DecideAsLeader(const Observation& o) {
+  const InstanceState& inst = o.instance;
+  if (!inst.data_present) {
+    return Do({Step::kReleaseLeader}, "holds the leader key but has no data: giving it up");
+  }
+  if (!inst.running) {
+    const auto budget = std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(o.timing.primary_start_timeout_seconds));
+    if (o.primary_down_since && o.now - *o.primary_down_since > budget) {
+      return Do({Step::kReleaseLeader},
+                fmt::format("primary did not come back within primary_start_timeout ({} s): "
+                            "giving up the leader key",
+                            o.timing.primary_start_timeout_seconds));
+    }
+    return Do({Step::kRenewLeader, Step::kStartPrimary}, "postgres is down: restarting it as primary");
+  }
+  if (!inst.accepting) {
+    return Do({Step::kRenewLeader}, "leader; waiting for postgres to accept connections");
+  }
+  if (inst.role == PgRole::kReplica) {
+    return Do({Step::kRenewLeader, Step::kPromote}, "holds the leader key: promoting");
+  }
+  return Do({Step::kRenewLeader}, "leader, running as primary");
+}
+
+Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
+  const InstanceState& inst = o.instance;
+  const MemberInfo* leader_member = o.cluster.Member(leader.name);
+  std::optional<Upstream> upstream;
+  if (leader_member != nullptr) upstream = UpstreamOf(*leader_member);
+  if (!upstream) {
+    return Wait(fmt::format("{} holds the leader key but has not published its address yet",
+                            leader.name));
+  }
+  const bool leader_serving = leader_member->state == "running" && leader_member->role == "primary";
+  if (!inst.data_present) {
+    if (!leader_serving) return Wait(fmt::format("waiting for leader {} to run as primary", leader.name));
+    return Do({Step::kClone}, fmt::format("cloning from leader {}", leader.name), upstream);
+  }
+  if (!inst.running) {
+    return Do({Step::kStartReplica}, fmt::format("starting as a replica of {}", leader.name),
+              upstream);
+  }
+  if (!inst.accepting) return Wait("waiting for postgres to accept connections");
+  if (inst.role == PgRole::kPrimary) {
+    return Do({Step::kDemote},
+              fmt::format("{} holds the leader key: demoting this primary to its replica",
+                          leader.name),
+              upstream);
+  }
+  if (inst.configured_upstream != upstream->address.ToString()) {
+    return Do({Step::kFollow}, fmt::format("repointing replication to leader {}", leader.name),
+              upstream);
+  }
+  return Wait(inst.streaming ? fmt::format("replica streaming from {}", leader.name)
+                             : fmt::format("replica of {}, not streaming yet", leader.name));
+}
+
+Decision DecideWithoutLeader(const Observation& o) {
+  const InstanceState& inst = o.instance;
+  if (!inst.data_present) return Wait("no leader to clone from");
+  if (!inst.running) {
+    return Do({Step::kStartReplica}, "no leader: starting read-only to learn this node's position");
+  }
+  if (!inst.accepting) return Wait("waiting for postgres to accept connections");
+
+  std::vector<MemberInfo> members;
+  for (const auto& [name, m] : o.cluster.members) {
+    if (name != o.self) members.push_back(m);
+  }
+  members.push_back(DescribeSelf(o));
+  const auto verdicts = JudgeCandidates(members, o.timing.maximum_lag_on_failover);
+  const auto best = BestCandidate(members, o.timing.maximum_lag_on_failover);
+  if (!best) {
+    std::string why;
+    for (const auto& v : verdicts) why += fmt::format("; {}: {}", v.name, v.why_not);
+    return Wait("no leader and no member is eligible to take over" + why);
+  }
+  if (*best != o.self) return Wait(fmt::format("no leader; {} is the best candidate", *best));
+  if (inst.role == PgRole::kPrimary) {
+    return Do({Step::kAcquireLeader}, "no leader; this primary is the best candidate: taking the key");
+  }
+  return Do({Step::kAcquireLeader, Step::kPromote},
+            "no leader; this replica is the best candidate: taking the key and promoting");
+}
+
+}  // namespace
+
+Decision Decide(const Observation& o) {
+  if (!o.dcs_reachable) return DecideWithoutDcs(o);
+  const ClusterView& cluster = o.cluster;
+  if (!cluster.initialized_by) {
+    if (!o.instance.data_present) {
+      return Do({Step::kClaimInitialize, Step::kAcquireLeader, Step::kBootstrap},
+                "no cluster yet: bootstrapping a new one");
+    }
+    return Wait(
+        "the data directory holds a cluster but etcd has no record of this cluster; refusing to "
+        "guess (see docs/operations.md)");
+  }
+  if (cluster.leader && cluster.leader->name == o.self) return DecideAsLeader(o);
+  if (cluster.leader) return DecideAsFollower(o, *cluster.leader);
+  return DecideWithoutLeader(o);
+}
+
+}  // namespace baton

@@ -1,0 +1,41 @@
+// Decision: what the agent should do now, as an ordered list of steps and the reason for it.
+//
+// The agent runs the steps in order and stops at the first that fails or loses its race (a
+// transaction that finds the key taken), so "AcquireLeader, Promote" never promotes a node that
+// did not win the key. `reason` is shown in logs and `baton status`. Plain value.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/instance.h"
+
+namespace baton {
+
+enum class Step {
+  kClaimInitialize,  // create /initialize for this node (transaction)
+  kAcquireLeader,    // create /leader on this node's lease (transaction)
+  kRenewLeader,      // confirm /leader still names this node, on its current lease
+  kReleaseLeader,    // delete /leader if it names this node
+  kBootstrap,        // initdb, start as primary, create roles
+  kClone,            // pg_basebackup from the upstream
+  kStartPrimary,
+  kStartReplica,     // follows `upstream` when set
+  kFollow,           // repoint a running replica at `upstream` (reload)
+  kPromote,
+  kDemote,           // stop fast, start as a replica of `upstream` (or of nobody)
+  kFence,            // stop immediately, start as a replica of nobody: writes refused at once
+};
+
+const char* StepName(Step step);
+
+struct Decision {
+  std::vector<Step> steps;
+  std::optional<Upstream> upstream;
+  std::string reason;
+
+  bool idle() const { return steps.empty(); }
+};
+
+}  // namespace baton

@@ -1,0 +1,33 @@
+#include "ha/observation.h"
+
+namespace baton {
+
+MemberInfo DescribeSelf(const Observation& o) {
+  const InstanceState& inst = o.instance;
+  MemberInfo m;
+  m.name = o.self;
+  m.nofailover = o.tags.nofailover;
+  m.priority = o.tags.priority;
+  if (!inst.data_present) {
+    m.role = "unknown";
+    m.state = "empty";
+  } else if (!inst.running) {
+    m.role = "unknown";
+    m.state = "stopped";
+  } else if (!inst.accepting) {
+    m.role = "unknown";
+    m.state = "starting";
+  } else {
+    m.role = PgRoleName(inst.role);
+    m.state = "running";
+    m.timeline = inst.timeline;
+    m.lsn = inst.lsn;
+    m.replay_lsn = inst.replay_lsn;
+    m.streaming = inst.streaming;
+    m.replication = inst.replication;
+  }
+  m.note = inst.problem;
+  return m;
+}
+
+}  // namespace baton

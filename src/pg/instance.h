@@ -1,0 +1,70 @@
+// Instance: the port through which the agent observes and controls its one PostgreSQL server.
+//
+// PostgresInstance is the real implementation (initdb, postgres, pg_basebackup, pg_ctl, libpq);
+// FakeInstance (tests/unit) models the same state machine in memory for the decision tests.
+// Every call blocks until done or its timeout. Not thread-safe: the agent loop owns it, apart
+// from the exit callback, which fires on another thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/lsn.h"
+#include "core/status.h"
+#include "dcs/member.h"
+
+namespace baton {
+
+enum class PgRole { kPrimary, kReplica };
+const char* PgRoleName(PgRole role);
+
+enum class StopMode { kFast, kImmediate };
+
+// The server a replica streams from.
+struct Upstream {
+  std::string name;     // node name of the leader
+  HostPort address;     // where its PostgreSQL listens
+};
+
+// What one probe sees. Fields past `running` are meaningful only when `accepting`.
+struct InstanceState {
+  bool data_present = false;  // the data directory holds a cluster (PG_VERSION exists)
+  bool running = false;       // a postmaster for this data directory is alive
+  bool accepting = false;     // it answers queries
+  PgRole role = PgRole::kReplica;
+  uint32_t timeline = 0;
+  Lsn lsn;         // primary: current WAL insert position; replica: last received (or replayed)
+  Lsn replay_lsn;  // replica: last replayed
+  bool streaming = false;
+  std::string configured_upstream;  // host:port in primary_conninfo, "" when none
+  std::vector<ReplicationPeer> replication;  // primary: its standbys
+  std::string problem;  // why it is not accepting, when it is not
+};
+
+class Instance {
+ public:
+  virtual ~Instance() = default;
+
+  virtual InstanceState Probe() = 0;
+  // initdb (with data checksums) into an empty data directory, start as primary, create the
+  // replication role. Leaves the server running.
+  virtual Status Bootstrap() = 0;
+  // pg_basebackup from `upstream` into an empty data directory; does not start the server.
+  virtual Status CloneFrom(const Upstream& upstream) = 0;
+  // Writes baton's configuration and starts the server in `role` (a replica follows `upstream`,
+  // when given). Returns once it accepts connections.
+  virtual Status Start(PgRole role, const std::optional<Upstream>& upstream) = 0;
+  virtual Status Stop(StopMode mode) = 0;
+  // Ends recovery; returns once the server is writable.
+  virtual Status Promote() = 0;
+  // Points a running replica at a new upstream with a reload, not a restart.
+  virtual Status Follow(const Upstream& upstream) = 0;
+  // `on_exit` runs (on another thread) whenever the postmaster exits.
+  virtual void SetExitCallback(std::function<void()> on_exit) = 0;
+};
+
+}  // namespace baton

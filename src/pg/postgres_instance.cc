@@ -1,0 +1,333 @@
+#include "pg/postgres_instance.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "pg/pg_files.h"
+
+namespace baton {
+
+namespace fs = std::filesystem;
+
+const char* PgRoleName(PgRole role) { return role == PgRole::kPrimary ? "primary" : "replica"; }
+
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(60);
+constexpr auto kStopTimeout = std::chrono::seconds(60);
+constexpr auto kInitdbTimeout = std::chrono::minutes(5);
+constexpr auto kCloneTimeout = std::chrono::hours(6);
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Status WriteFile(const std::string& path, const std::string& text, mode_t mode = 0600) {
+  const std::string tmp = path + ".baton-tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return Internal(fmt::format("cannot write {}", tmp));
+  }
+  chmod(tmp.c_str(), mode);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Internal(fmt::format("rename {}: {}", path, ec.message()));
+  return Status::Ok();
+}
+
+Status CommandStatus(const Result<CommandResult>& result, const std::string& what) {
+  if (!result.ok()) return result.status().WithContext(what);
+  if (result->exit_code != 0) {
+    std::string output = result->output;
+    if (output.size() > 2000) output = "..." + output.substr(output.size() - 2000);
+    return Internal(fmt::format("{} exited with {}: {}", what, result->exit_code, output));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+PostgresInstance::PostgresInstance(Config config) : config_(std::move(config)) {}
+
+PostgresInstance::~PostgresInstance() {
+  std::unique_ptr<ExitWatch> watch;
+  {
+    std::lock_guard lock(callback_mu_);
+    watch = std::move(exit_watch_);
+  }
+}
+
+void PostgresInstance::SetExitCallback(std::function<void()> on_exit) {
+  std::lock_guard lock(callback_mu_);
+  on_exit_ = std::move(on_exit);
+}
+
+void PostgresInstance::WatchPostmaster(pid_t pid) {
+  std::lock_guard lock(callback_mu_);
+  if (exit_watch_ && exit_watch_->pid() == pid) return;
+  exit_watch_ = std::make_unique<ExitWatch>(pid, [this] {
+    std::function<void()> callback;
+    {
+      std::lock_guard inner(callback_mu_);
+      callback = on_exit_;
+    }
+    if (callback) callback();
+  });
+}
+
+std::string PostgresInstance::LocalConnInfo() const {
+  return ConnInfo({{"host", config_.pg_connect.host},
+                   {"port", std::to_string(config_.pg_connect.port)},
+                   {"user", config_.superuser.username},
+                   {"password", config_.superuser.password},
+                   {"dbname", "postgres"},
+                   {"connect_timeout", "2"},
+                   {"application_name", "baton"}});
+}
+
+pid_t PostgresInstance::FindPostmaster() {
+  std::ifstream in(Path("postmaster.pid"));
+  pid_t pid = 0;
+  if (!(in >> pid)) return 0;
+  ReapIfChild(pid);
+  if (ProcessAlive(pid)) return pid;
+  // A postmaster that died without cleaning up (kill -9, or a zombie nobody reaps) would make
+  // the next start refuse with "lock file already exists".
+  std::error_code ec;
+  fs::remove(Path("postmaster.pid"), ec);
+  return 0;
+}
+
+pid_t PostgresInstance::postmaster_pid() { return FindPostmaster(); }
+
+PgConnection* PostgresInstance::Connection() {
+  if (connection_ && connection_->healthy()) return connection_.get();
+  connection_.reset();
+  auto connected = PgConnection::Connect(LocalConnInfo());
+  if (!connected.ok()) return nullptr;
+  connection_ = std::move(connected).value();
+  return connection_.get();
+}
+
+InstanceState PostgresInstance::Probe() {
+  InstanceState state;
+  state.data_present = fs::exists(Path("PG_VERSION"));
+  if (!state.data_present) {
+    state.problem = "data directory is empty";
+    return state;
+  }
+  state.configured_upstream = UpstreamInAutoConf(ReadFile(Path("postgresql.auto.conf")));
+  const pid_t pid = FindPostmaster();
+  state.running = pid != 0;
+  if (!state.running) {
+    connection_.reset();
+    state.problem = "postgres is not running";
+    return state;
+  }
+  WatchPostmaster(pid);
+  PgConnection* conn = Connection();
+  if (conn == nullptr) {
+    state.problem = "postgres does not accept connections";
+    return state;
+  }
+  auto rows = conn->Query(
+      "SELECT pg_is_in_recovery(),"
+      " CASE WHEN pg_is_in_recovery()"
+      "  THEN COALESCE(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
+      "  ELSE pg_current_wal_lsn() END,"
+      " pg_last_wal_replay_lsn(),"
+      " CASE WHEN pg_is_in_recovery()"
+      "  THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
+      "                (SELECT timeline_id FROM pg_control_checkpoint()))"
+      "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,"
+      " (SELECT status FROM pg_stat_wal_receiver)");
+  if (!rows.ok() || rows->size() != 1) {
+    state.problem = rows.ok() ? "probe returned no row" : rows.status().message();
+    return state;
+  }
+  const PgRow& row = rows->front();
+  state.accepting = true;
+  state.role = row[0].value_or("t") == "t" ? PgRole::kReplica : PgRole::kPrimary;
+  state.lsn = Lsn::Parse(row[1].value_or("")).value_or(Lsn{});
+  state.replay_lsn = Lsn::Parse(row[2].value_or("")).value_or(state.lsn);
+  state.timeline = static_cast<uint32_t>(std::stoul(row[3].value_or("0")));
+  state.streaming = row[4].value_or("") == "streaming";
+  if (state.role == PgRole::kPrimary) {
+    state.replay_lsn = state.lsn;
+    auto peers = conn->Query(
+        "SELECT application_name, state, replay_lsn,"
+        " COALESCE(EXTRACT(epoch FROM replay_lag), 0) FROM pg_stat_replication");
+    if (peers.ok()) {
+      for (const PgRow& p : *peers) {
+        state.replication.push_back({p[0].value_or(""), p[1].value_or(""),
+                                     Lsn::Parse(p[2].value_or("")).value_or(Lsn{}),
+                                     std::stod(p[3].value_or("0"))});
+      }
+    }
+  }
+  return state;
+}
+
+Status PostgresInstance::WriteConfigFiles(PgRole role, const std::optional<Upstream>& upstream) {
+  if (Status s = WriteFile(Path("postgresql.conf"), RenderPostgresqlConf(config_)); !s.ok()) {
+    return s;
+  }
+  if (Status s = WriteFile(Path("pg_hba.conf"), RenderPgHba(config_)); !s.ok()) return s;
+  const std::string auto_conf = Path("postgresql.auto.conf");
+  const auto follow = role == PgRole::kReplica ? upstream : std::nullopt;
+  if (Status s = WriteFile(auto_conf, RewriteAutoConf(ReadFile(auto_conf), config_, follow));
+      !s.ok()) {
+    return s;
+  }
+  std::error_code ec;
+  if (role == PgRole::kReplica) {
+    return WriteFile(Path("standby.signal"), "");
+  }
+  fs::remove(Path("standby.signal"), ec);
+  return Status::Ok();
+}
+
+std::string PostgresInstance::LogTail() const {
+  std::string log = ReadFile(log_path());
+  if (log.size() > 1500) log = "..." + log.substr(log.size() - 1500);
+  return log;
+}
+
+Status PostgresInstance::WaitUntilAccepting(pid_t pid, Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ReapIfChild(pid);
+    if (!ProcessAlive(pid)) {
+      return Internal(fmt::format("postgres exited during start-up; log {}: {}", log_path(),
+                                  LogTail()));
+    }
+    if (Connection() != nullptr) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval, not a wait
+  }
+  return Timeout(fmt::format("postgres did not accept connections within {:.0f} s",
+                             Seconds(timeout)));
+}
+
+Status PostgresInstance::Start(PgRole role, const std::optional<Upstream>& upstream) {
+  if (FindPostmaster() != 0) return FailedPrecondition("postgres is already running");
+  if (Status s = WriteConfigFiles(role, upstream); !s.ok()) return s;
+  // postgres insists on 0700 (or 0750) for its data directory.
+  chmod(config_.data_dir.c_str(), 0700);
+  auto pid = SpawnDetached({Bin("postgres"), "-D", config_.data_dir}, log_path());
+  if (!pid.ok()) return pid.status();
+  spdlog::info("started postgres (pid {}) as {}{}", *pid, PgRoleName(role),
+               upstream && role == PgRole::kReplica ? " following " + upstream->name : "");
+  WatchPostmaster(*pid);
+  return WaitUntilAccepting(*pid, kStartTimeout);
+}
+
+Status PostgresInstance::Stop(StopMode mode) {
+  const pid_t pid = FindPostmaster();
+  connection_.reset();
+  if (pid == 0) return Status::Ok();
+  kill(pid, mode == StopMode::kFast ? SIGINT : SIGQUIT);
+  const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ReapIfChild(pid);
+    if (!ProcessAlive(pid)) {
+      FindPostmaster();  // clears a stale postmaster.pid
+      spdlog::info("stopped postgres (pid {}, {})", pid,
+                   mode == StopMode::kFast ? "fast" : "immediate");
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Timeout(fmt::format("postgres (pid {}) did not stop within {:.0f} s", pid,
+                             Seconds(kStopTimeout)));
+}
+
+Status PostgresInstance::Bootstrap() {
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  if (ec) return Internal(fmt::format("create {}: {}", config_.data_dir, ec.message()));
+  if (!fs::is_empty(config_.data_dir)) {
+    return FailedPrecondition(fmt::format("data directory {} is not empty", config_.data_dir));
+  }
+  const std::string pwfile = config_.data_dir + ".pwfile";
+  if (Status s = WriteFile(pwfile, config_.superuser.password + "\n"); !s.ok()) return s;
+  auto result = RunCommand({Bin("initdb"), "-D", config_.data_dir, "-U", config_.superuser.username,
+                            "--pwfile=" + pwfile, "--data-checksums", "--auth-local=peer",
+                            "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C"},
+                           {}, kInitdbTimeout);
+  fs::remove(pwfile, ec);
+  if (Status s = CommandStatus(result, "initdb"); !s.ok()) return s;
+  if (Status s = Start(PgRole::kPrimary, std::nullopt); !s.ok()) return s;
+  return CreateReplicationRole();
+}
+
+Status PostgresInstance::CreateReplicationRole() {
+  PgConnection* conn = Connection();
+  if (conn == nullptr) return Unavailable("cannot connect to create the replication role");
+  const std::string& user = config_.replication.username;
+  auto exists = conn->Query("SELECT 1 FROM pg_roles WHERE rolname = " + conn->Literal(user));
+  if (!exists.ok()) return exists.status();
+  const std::string verb = exists->empty() ? "CREATE" : "ALTER";
+  return conn->Execute(fmt::format("{} ROLE {} WITH REPLICATION LOGIN PASSWORD {}", verb,
+                                   conn->Identifier(user),
+                                   conn->Literal(config_.replication.password)));
+}
+
+Status PostgresInstance::CloneFrom(const Upstream& upstream) {
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  if (!fs::is_empty(config_.data_dir, ec)) {
+    return FailedPrecondition(fmt::format("data directory {} is not empty", config_.data_dir));
+  }
+  chmod(config_.data_dir.c_str(), 0700);
+  spdlog::info("cloning from {} ({}) with pg_basebackup", upstream.name,
+               upstream.address.ToString());
+  auto result = RunCommand(
+      {Bin("pg_basebackup"), "-D", config_.data_dir, "-h", upstream.address.host, "-p",
+       std::to_string(upstream.address.port), "-U", config_.replication.username, "-X",
+       "stream", "-c", "fast", "--no-password"},
+      {{"PGPASSWORD", config_.replication.password}, {"PGCONNECT_TIMEOUT", "3"}}, kCloneTimeout);
+  Status status = CommandStatus(result, "pg_basebackup");
+  if (!status.ok()) {
+    // Leave the directory empty so the next attempt can start over.
+    for (const auto& entry : fs::directory_iterator(config_.data_dir, ec)) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+  return status;
+}
+
+Status PostgresInstance::Promote() {
+  auto result = RunCommand({Bin("pg_ctl"), "promote", "-w", "-t", "60", "-D", config_.data_dir},
+                           {}, std::chrono::seconds(70));
+  if (Status s = CommandStatus(result, "pg_ctl promote"); !s.ok()) return s;
+  const std::string auto_conf = Path("postgresql.auto.conf");
+  return WriteFile(auto_conf, RewriteAutoConf(ReadFile(auto_conf), config_, std::nullopt));
+}
+
+Status PostgresInstance::Follow(const Upstream& upstream) {
+  const std::string auto_conf = Path("postgresql.auto.conf");
+  if (Status s = WriteFile(auto_conf, RewriteAutoConf(ReadFile(auto_conf), config_, upstream));
+      !s.ok()) {
+    return s;
+  }
+  const pid_t pid = FindPostmaster();
+  if (pid == 0) return FailedPrecondition("postgres is not running");
+  if (kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
+  spdlog::info("now following {} ({}) after a reload", upstream.name, upstream.address.ToString());
+  return Status::Ok();
+}
+
+}  // namespace baton

@@ -1,0 +1,59 @@
+// PostgresInstance: the Instance port on a real PostgreSQL 15 server.
+//
+// The agent starts `postgres` as its own child (so it learns of its death at once through a
+// pidfd) with stderr appended to <data_dir>.log. An agent restarted while its server runs
+// adopts the postmaster from postmaster.pid instead of restarting it. Probes use one libpq
+// connection, re-opened when it breaks. Not thread-safe (owned by the agent loop).
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+
+#include "core/config.h"
+#include "core/process.h"
+#include "pg/instance.h"
+#include "pg/pg_connection.h"
+
+namespace baton {
+
+class PostgresInstance final : public Instance {
+ public:
+  explicit PostgresInstance(Config config);
+  ~PostgresInstance() override;
+
+  InstanceState Probe() override;
+  Status Bootstrap() override;
+  Status CloneFrom(const Upstream& upstream) override;
+  Status Start(PgRole role, const std::optional<Upstream>& upstream) override;
+  Status Stop(StopMode mode) override;
+  Status Promote() override;
+  Status Follow(const Upstream& upstream) override;
+  void SetExitCallback(std::function<void()> on_exit) override;
+
+  // The postmaster's pid, 0 when none runs.
+  pid_t postmaster_pid();
+  std::string log_path() const { return config_.data_dir + ".log"; }
+
+ private:
+  std::string Bin(const std::string& tool) const { return config_.bin_dir + "/" + tool; }
+  std::string Path(const std::string& file) const { return config_.data_dir + "/" + file; }
+  std::string LocalConnInfo() const;
+  // Reads postmaster.pid; when the pid there is dead, removes the stale file and returns 0.
+  pid_t FindPostmaster();
+  void WatchPostmaster(pid_t pid);
+  Status WriteConfigFiles(PgRole role, const std::optional<Upstream>& upstream);
+  Status WaitUntilAccepting(pid_t pid, Duration timeout);
+  Status CreateReplicationRole();
+  PgConnection* Connection();
+  std::string LogTail() const;
+
+  const Config config_;
+  std::unique_ptr<PgConnection> connection_;
+  std::mutex callback_mu_;
+  std::function<void()> on_exit_;
+  std::unique_ptr<ExitWatch> exit_watch_;
+};
+
+}  // namespace baton

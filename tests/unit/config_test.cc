@@ -1,0 +1,148 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace baton {
+namespace {
+
+const char* kValid = R"(
+cluster:
+  name: prod
+node:
+  name: db1
+etcd:
+  endpoints: [10.0.0.1:2379, "http://10.0.0.2:2379"]
+postgresql:
+  data_dir: /var/lib/postgresql/15/main
+  listen: 0.0.0.0:5432
+  connect_address: 10.0.0.11:5432
+  superuser:
+    password: secret
+  replication:
+    password: rsecret
+  parameters:
+    shared_buffers: 1GB
+    work_mem: 16MB
+restapi:
+  listen: 0.0.0.0:8008
+timing:
+  ttl: 5
+tags:
+  priority: 3
+)";
+
+TEST(ConfigTest, ParsesAValidFileWithDefaults) {
+  auto config = ParseConfig(kValid, "node.yaml", {});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->cluster_name, "prod");
+  EXPECT_EQ(config->node_name, "db1");
+  EXPECT_EQ(config->etcd_endpoints, (std::vector<std::string>{"10.0.0.1:2379", "10.0.0.2:2379"}));
+  EXPECT_EQ(config->pg_listen.ToString(), "0.0.0.0:5432");
+  EXPECT_EQ(config->pg_connect.ToString(), "10.0.0.11:5432");
+  EXPECT_EQ(config->api_connect.ToString(), "0.0.0.0:8008");  // defaults to listen
+  EXPECT_EQ(config->superuser.username, "postgres");
+  EXPECT_EQ(config->replication.username, "replicator");
+  EXPECT_EQ(config->bin_dir, "/usr/lib/postgresql/15/bin");
+  EXPECT_EQ(config->timing.ttl_seconds, 5);
+  EXPECT_DOUBLE_EQ(config->timing.loop_wait_seconds, 1.0);
+  EXPECT_EQ(config->timing.maximum_lag_on_failover, 1048576u);
+  EXPECT_EQ(config->tags.priority, 3);
+  EXPECT_FALSE(config->tags.nofailover);
+  EXPECT_EQ(config->pg_parameters.at("shared_buffers"), "1GB");
+  EXPECT_EQ(config->pg_parameters.at("work_mem"), "16MB");
+}
+
+TEST(ConfigTest, EnvironmentOverridesEveryKindOfKey) {
+  Environment env = {{"BATON_TIMING_TTL", "7"},
+                     {"BATON_NODE_NAME", "db9"},
+                     {"BATON_POSTGRESQL_SUPERUSER_PASSWORD", "fromenv"},
+                     {"BATON_ETCD_ENDPOINTS", "127.0.0.1:1,127.0.0.1:2"},
+                     {"BATON_TAGS_NOFAILOVER", "yes"},
+                     {"BATON_POSTGRESQL_PARAMETERS_MAX_CONNECTIONS", "300"},
+                     {"UNRELATED", "x"}};
+  auto config = ParseConfig(kValid, "node.yaml", env);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->timing.ttl_seconds, 7);
+  EXPECT_EQ(config->node_name, "db9");
+  EXPECT_EQ(config->superuser.password, "fromenv");
+  EXPECT_EQ(config->etcd_endpoints.size(), 2u);
+  EXPECT_TRUE(config->tags.nofailover);
+  EXPECT_EQ(config->pg_parameters.at("max_connections"), "300");
+}
+
+struct BadCase {
+  const char* name;
+  std::string yaml;
+  Environment env;
+  const char* expected_key;
+  const char* expected_text;
+};
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadConfigTest, IsRefusedNamingTheFileAndTheKey) {
+  const BadCase& c = GetParam();
+  auto config = ParseConfig(c.yaml, "node.yaml", c.env);
+  ASSERT_FALSE(config.ok()) << c.name;
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  const std::string& message = config.status().message();
+  EXPECT_NE(message.find("node.yaml"), std::string::npos) << message;
+  EXPECT_NE(message.find(c.expected_key), std::string::npos) << message;
+  EXPECT_NE(message.find(c.expected_text), std::string::npos) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadConfigTest,
+    ::testing::Values(
+        BadCase{"ttl not a number", Replace(kValid, "ttl: 5", "ttl: soon"), {}, "'timing.ttl'",
+                "integer"},
+        BadCase{"ttl below etcd minimum", Replace(kValid, "ttl: 5", "ttl: 1"), {}, "'timing.ttl'",
+                "from 2"},
+        BadCase{"missing cluster name", Replace(kValid, "  name: prod\n", ""), {},
+                "'cluster.name'", "required"},
+        BadCase{"unknown key", Replace(kValid, "  ttl: 5", "  ttl: 5\n  tll: 3"), {},
+                "'timing.tll'", "unknown key"},
+        BadCase{"bad port", Replace(kValid, "0.0.0.0:5432", "0.0.0.0:99999"), {},
+                "'postgresql.listen'", "port"},
+        BadCase{"relative data dir",
+                Replace(kValid, "/var/lib/postgresql/15/main", "pgdata"), {},
+                "'postgresql.data_dir'", "absolute"},
+        BadCase{"bad bool", Replace(kValid, "  priority: 3", "  priority: 3\n  nofailover: maybe"),
+                {}, "'tags.nofailover'", "true or false"},
+        BadCase{"loop_wait not below ttl", Replace(kValid, "  ttl: 5", "  ttl: 5\n  loop_wait: 6"),
+                {}, "'timing.loop_wait'", "below timing.ttl"},
+        BadCase{"reserved parameter", Replace(kValid, "work_mem: 16MB", "port: 5433"), {},
+                "'postgresql.parameters.port'", "set by baton"},
+        BadCase{"not yaml", "cluster: [unclosed", {}, "node.yaml", "not valid YAML"},
+        BadCase{"bad value from environment", kValid, {{"BATON_TIMING_TTL", "-3"}},
+                "'timing.ttl'", "BATON_TIMING_TTL"}),
+    [](const ::testing::TestParamInfo<BadCase>& info) {
+      std::string name = info.param.name;
+      for (char& ch : name) {
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      }
+      return name;
+    });
+
+TEST(ConfigTest, MissingFileIsRefusedWithItsName) {
+  auto config = LoadConfigFile("/nonexistent/baton.yaml", {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("/nonexistent/baton.yaml"), std::string::npos);
+}
+
+TEST(ConfigTest, EveryKeyHasAnEnvironmentName) {
+  for (const auto& key : ConfigKeys()) {
+    EXPECT_EQ(key.env.rfind("BATON_", 0), 0u) << key.path;
+    EXPECT_FALSE(key.help.empty()) << key.path;
+  }
+}
+
+}  // namespace
+}  // namespace baton
