@@ -90,11 +90,7 @@ EtcdDcs::EtcdDcs(const std::vector<std::string>& endpoints, Duration call_timeou
     : target_(ChannelTarget(endpoints)), call_timeout_(call_timeout), stubs_(new Stubs) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   channel_ = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
   stubs_->kv = pb::KV::NewStub(channel_);
   stubs_->watch = pb::Watch::NewStub(channel_);

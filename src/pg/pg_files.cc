@@ -29,7 +29,7 @@ const std::map<std::string, std::string>& BaselineParameters() {
       {"wal_keep_size", "'256MB'"},      {"wal_log_hints", "on"},
       {"hot_standby_feedback", "on"},    {"password_encryption", "'scram-sha-256'"},
       {"max_connections", "100"},        {"shared_buffers", "'128MB'"},
-      {"wal_receiver_status_interval", "'1s'"},
+      {"wal_receiver_status_interval", "'1s'"}, {"wal_retrieve_retry_interval", "'1s'"},
   };
   return baseline;
 }

@@ -122,8 +122,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"not yaml", "cluster: [unclosed", {}, "node.yaml", "not valid YAML"},
         BadCase{"bad value from environment", kValid, {{"BATON_TIMING_TTL", "-3"}},
                 "'timing.ttl'", "BATON_TIMING_TTL"}),
-    [](const ::testing::TestParamInfo<BadCase>& info) {
-      std::string name = info.param.name;
+    [](const ::testing::TestParamInfo<BadCase>& param_info) {
+      std::string name = param_info.param.name;
       for (char& ch : name) {
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
       }

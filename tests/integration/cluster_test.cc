@@ -1,0 +1,311 @@
+// Integration: a real etcd and three real PostgreSQL 15 servers under baton agents, on
+// loopback ports chosen at run time. Runs as an unprivileged user (scripts/unprivileged.sh).
+#include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/local_cluster.h"
+#include "dcs/cluster_store.h"
+#include "dcs/etcd_dcs.h"
+#include "pg/pg_connection.h"
+
+namespace baton {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+std::string BatonBinary() {
+  const char* env = getenv("BATON_BINARY");
+  return env ? env : BATON_BINARY;
+}
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes.
+template <typename Condition>
+bool PollUntil(Duration timeout, Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return condition();
+}
+
+Result<std::vector<PgRow>> Query(const std::string& conninfo, const std::string& sql) {
+  auto conn = PgConnection::Connect(conninfo);
+  if (!conn.ok()) return conn.status();
+  return (*conn)->Query(sql);
+}
+
+std::optional<std::string> QueryOne(const std::string& conninfo, const std::string& sql) {
+  auto rows = Query(conninfo, sql);
+  if (!rows.ok() || rows->empty() || rows->front().empty()) return std::nullopt;
+  return rows->front().front();
+}
+
+pid_t PostmasterPid(const LocalNode& node) {
+  std::ifstream in(node.data_dir + "/postmaster.pid");
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+int HttpStatus(const LocalNode& node, const std::string& path) {
+  httplib::Client client("127.0.0.1", node.api_port);
+  client.set_connection_timeout(2);
+  auto res = client.Get(path.c_str());
+  return res ? res->status : -1;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char pattern[] = "/tmp/baton-it.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = std::string(pattern) + "/cluster";
+    LocalClusterOptions options;
+    options.dir = dir_;
+    options.baton_binary = BatonBinary();
+    options.ttl_seconds = 10;
+    options.loop_wait_seconds = 0.5;
+    auto started = LocalCluster::Start(options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    cluster_ = new LocalCluster(std::move(started).value());
+    Status healthy = cluster_->WaitHealthy(seconds(120));
+    ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+  }
+
+  static void TearDownTestSuite() {
+    if (cluster_ != nullptr) {
+      (void)cluster_->Stop();
+      if (::testing::UnitTest::GetInstance()->Passed()) {
+        std::error_code ec;
+        fs::remove_all(fs::path(dir_).parent_path(), ec);
+      } else {
+        std::cerr << "keeping " << dir_ << " for inspection (agent logs in node*/agent.log)\n";
+      }
+      delete cluster_;
+      cluster_ = nullptr;
+    }
+  }
+
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
+    Status healthy = cluster_->WaitHealthy(seconds(60));
+    ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
+  }
+
+  static ClusterView View() {
+    EtcdDcs dcs({cluster_->etcd_endpoint}, seconds(3));
+    SteadyClock clock;
+    ClusterStore store(dcs, cluster_->cluster, "", 10, clock);
+    auto view = store.Load();
+    EXPECT_TRUE(view.ok()) << view.status().ToString();
+    return view.ok() ? *view : ClusterView{};
+  }
+
+  static size_t LeaderIndex() {
+    const ClusterView view = View();
+    for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
+      if (view.leader && view.leader->name == cluster_->nodes[i].name) return i;
+    }
+    ADD_FAILURE() << "no leader";
+    return 0;
+  }
+
+  static std::string RecoveryState(size_t index) {
+    return QueryOne(cluster_->ConnInfo(index), "SELECT pg_is_in_recovery()").value_or("?");
+  }
+
+  static inline std::string dir_;
+  static inline LocalCluster* cluster_ = nullptr;
+};
+
+TEST_F(ClusterTest, BootstrapGivesExactlyOnePrimaryAndTwoStreamingReplicas) {
+  const ClusterView view = View();
+  ASSERT_TRUE(view.leader.has_value());
+  ASSERT_TRUE(view.initialized_by.has_value());
+  EXPECT_EQ(*view.initialized_by, view.leader->name);
+  int primaries = 0;
+  int streaming = 0;
+  for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
+    const std::string recovery = RecoveryState(i);
+    if (recovery == "f") {
+      ++primaries;
+      EXPECT_EQ(cluster_->nodes[i].name, view.leader->name);
+    } else if (QueryOne(cluster_->ConnInfo(i), "SELECT status FROM pg_stat_wal_receiver") ==
+               "streaming") {
+      ++streaming;
+    }
+  }
+  EXPECT_EQ(primaries, 1);
+  EXPECT_EQ(streaming, 2);
+  // Data checksums are on, as initdb was told.
+  EXPECT_EQ(QueryOne(cluster_->ConnInfo(0), "SHOW data_checksums"), "on");
+}
+
+TEST_F(ClusterTest, StatusJsonReportsTheSameRoles) {
+  auto result = RunCommand({BatonBinary(), "status", "-c", cluster_->nodes[0].config_path, "--json"},
+                           {}, seconds(20));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->exit_code, 0) << result->output;
+  auto status = nlohmann::json::parse(result->output);
+  ASSERT_EQ(status["members"].size(), 3u);
+  int leaders = 0;
+  int streaming = 0;
+  for (const auto& m : status["members"]) {
+    if (m["role"] == "leader") {
+      ++leaders;
+      EXPECT_EQ(m["name"], status["leader"]);
+      EXPECT_EQ(m["state"], "running");
+    } else {
+      EXPECT_EQ(m["role"], "replica");
+      if (m["state"] == "streaming" && m["lag_bytes"] == 0) ++streaming;
+    }
+    EXPECT_GE(m["timeline"].get<int>(), 1);
+  }
+  EXPECT_EQ(leaders, 1);
+  EXPECT_EQ(streaming, 2);
+}
+
+TEST_F(ClusterTest, RestApiAnswersWithPatroniStatusCodes) {
+  const size_t leader = LeaderIndex();
+  for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
+    const LocalNode& node = cluster_->nodes[i];
+    EXPECT_EQ(HttpStatus(node, "/primary"), i == leader ? 200 : 503) << node.name;
+    EXPECT_EQ(HttpStatus(node, "/replica"), i == leader ? 503 : 200) << node.name;
+    EXPECT_EQ(HttpStatus(node, "/health"), 200) << node.name;
+    EXPECT_EQ(HttpStatus(node, "/liveness"), 200) << node.name;
+    EXPECT_EQ(HttpStatus(node, "/readiness"), 200) << node.name;
+    EXPECT_EQ(HttpStatus(node, "/cluster"), 200) << node.name;
+  }
+  // ?lag accepts a caught-up replica and rejects a malformed threshold.
+  const size_t replica = (leader + 1) % cluster_->nodes.size();
+  EXPECT_TRUE(PollUntil(seconds(10), [&] {
+    return HttpStatus(cluster_->nodes[replica], "/replica?lag=1048576") == 200;
+  }));
+  EXPECT_EQ(HttpStatus(cluster_->nodes[replica], "/replica?lag=lots"), 400);
+}
+
+TEST_F(ClusterTest, RowWrittenOnThePrimaryIsReadOnBothReplicas) {
+  const size_t leader = LeaderIndex();
+  const std::string primary = cluster_->ConnInfo(leader);
+  ASSERT_TRUE(Query(primary, "CREATE TABLE IF NOT EXISTS replicated (id text PRIMARY KEY)").ok());
+  const std::string id = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  ASSERT_TRUE(Query(primary, "INSERT INTO replicated VALUES ('" + id + "')").ok());
+  for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
+    if (i == leader) continue;
+    EXPECT_TRUE(PollUntil(seconds(30), [&] {
+      return QueryOne(cluster_->ConnInfo(i), "SELECT count(*) FROM replicated WHERE id = '" + id +
+                                                 "'") == "1";
+    })) << cluster_->nodes[i].name << " never saw the row";
+    // And a replica refuses writes.
+    EXPECT_FALSE(Query(cluster_->ConnInfo(i), "INSERT INTO replicated VALUES ('x" + id + "')").ok());
+  }
+}
+
+TEST_F(ClusterTest, KilledPostmasterComesBackInItsRole) {
+  const size_t leader = LeaderIndex();
+  const size_t replica = (leader + 1) % cluster_->nodes.size();
+  for (size_t i : {leader, replica}) {
+    const LocalNode& node = cluster_->nodes[i];
+    const pid_t before = PostmasterPid(node);
+    ASSERT_GT(before, 0);
+    ASSERT_EQ(kill(before, SIGKILL), 0);
+    EXPECT_TRUE(PollUntil(seconds(30), [&] {
+      const pid_t now = PostmasterPid(node);
+      return now != 0 && now != before && RecoveryState(i) == (i == leader ? "f" : "t");
+    })) << node.name << " was not restarted in its role";
+    EXPECT_EQ(LeaderIndex(), leader) << "the leader changed although its agent lived";
+    ASSERT_TRUE(cluster_->WaitHealthy(seconds(60)).ok());
+  }
+}
+
+TEST_F(ClusterTest, RestartedAgentAdoptsItsRunningPostgresAndKeepsTheRoles) {
+  for (size_t i : {LeaderIndex(), (LeaderIndex() + 1) % cluster_->nodes.size()}) {
+    const std::string leader_before = View().leader->name;
+    LocalNode& node = cluster_->nodes[i];
+    const pid_t postmaster = PostmasterPid(node);
+    const auto killed_at = std::chrono::steady_clock::now();
+    ASSERT_EQ(kill(node.agent_pid, SIGKILL), 0);
+    EXPECT_TRUE(PollUntil(seconds(10), [&] {
+      ReapIfChild(node.agent_pid);
+      return !ProcessAlive(node.agent_pid);
+    }));
+    ASSERT_TRUE(cluster_->StartAgent(i).ok());
+    ASSERT_TRUE(cluster_->WaitHealthy(seconds(60)).ok());
+    EXPECT_EQ(PostmasterPid(node), postmaster) << node.name << ": postgres was restarted";
+    EXPECT_EQ(View().leader->name, leader_before);
+    // The new agent moved its keys to its own lease: past the old lease's TTL the leader is
+    // unchanged and the member is still listed, at every look.
+    int looks = 0;
+    while (std::chrono::steady_clock::now() - killed_at < seconds(12)) {
+      const ClusterView view = View();
+      ASSERT_TRUE(view.leader.has_value()) << "leader key vanished";
+      ASSERT_EQ(view.leader->name, leader_before);
+      ASSERT_NE(view.Member(node.name), nullptr) << node.name << " vanished";
+      ++looks;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    EXPECT_GT(looks, 0);
+  }
+}
+
+TEST(CliTest, ConfigCheckRefusesABadFileNamingTheKey) {
+  char pattern[] = "/tmp/baton-cli.XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string path = std::string(pattern) + "/bad.yaml";
+  std::ofstream(path) << "cluster: {name: c}\nnode: {name: n}\netcd: {endpoints: [127.0.0.1:1]}\n"
+                         "postgresql: {data_dir: /tmp/x, listen: '127.0.0.1:5432',\n"
+                         "  superuser: {password: a}, replication: {password: b}}\n"
+                         "restapi: {listen: '127.0.0.1:8008'}\ntiming: {ttl: soon}\n";
+  auto result = RunCommand({BatonBinary(), "config", "check", path}, {}, seconds(10));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_NE(result->output.find(path), std::string::npos) << result->output;
+  EXPECT_NE(result->output.find("timing.ttl"), std::string::npos) << result->output;
+
+  std::ofstream(path, std::ios::trunc)
+      << "cluster: {name: c}\nnode: {name: n}\netcd: {endpoints: [127.0.0.1:1]}\n"
+         "postgresql: {data_dir: /tmp/x, listen: '127.0.0.1:5432',\n"
+         "  superuser: {password: a}, replication: {password: b}}\n"
+         "restapi: {listen: '127.0.0.1:8008'}\n";
+  result = RunCommand({BatonBinary(), "config", "check", path}, {}, seconds(10));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, 0) << result->output;
+
+  // etcd that nobody listens on: status fails clearly instead of hanging.
+  result = RunCommand({BatonBinary(), "status", "-c", path}, {}, seconds(30));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, 1);
+  EXPECT_NE(result->output.find("cannot read the cluster from etcd"), std::string::npos)
+      << result->output;
+  fs::remove_all(pattern);
+}
+
+TEST(CliTest, EveryVerbHasHelp) {
+  for (std::vector<std::string> verb : std::vector<std::vector<std::string>>{
+           {"agent"}, {"status"}, {"history"}, {"config", "check"}, {"demo", "start"},
+           {"demo", "stop"}}) {
+    std::vector<std::string> argv = {BatonBinary()};
+    argv.insert(argv.end(), verb.begin(), verb.end());
+    argv.push_back("--help");
+    auto result = RunCommand(argv, {}, seconds(10));
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(result->exit_code, 0) << verb.front();
+    EXPECT_NE(result->output.find("Usage"), std::string::npos) << result->output;
+  }
+  auto bad = RunCommand({BatonBinary(), "status", "--no-such-flag"}, {}, seconds(10));
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2);
+}
+
+}  // namespace
+}  // namespace baton

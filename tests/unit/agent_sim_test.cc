@@ -1,0 +1,213 @@
+// The agent loop with an in-memory DCS, fake PostgreSQL instances and a simulated clock:
+// bootstrap, follow, restart, failover and fencing stepped by hand, deterministically.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "dcs/memory_dcs.h"
+#include "fake_instance.h"
+#include "ha/agent.h"
+
+namespace baton {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+Config NodeConfig(int index) {
+  Config c;
+  c.cluster_name = "sim";
+  c.node_name = "node" + std::to_string(index);
+  c.pg_listen = c.pg_connect = {"127.0.0.1", 5400 + index};
+  c.api_listen = c.api_connect = {"127.0.0.1", 8000 + index};
+  c.timing.ttl_seconds = 10;
+  c.timing.primary_start_timeout_seconds = 30;
+  return c;
+}
+
+struct SimNode {
+  Config config;
+  FakeInstance instance;
+  std::unique_ptr<Agent> agent;
+};
+
+class AgentSimTest : public ::testing::Test {
+ protected:
+  AgentSimTest() : dcs_(clock_) {
+    for (int i = 1; i <= 3; ++i) {
+      auto node = std::make_unique<SimNode>();
+      node->config = NodeConfig(i);
+      node->agent = std::make_unique<Agent>(node->config, dcs_, node->instance, clock_);
+      nodes_.push_back(std::move(node));
+    }
+  }
+
+  // Ticks every live agent once, `rounds` times, advancing simulated time between rounds.
+  void Rounds(int rounds, const std::vector<bool>& alive = {true, true, true}) {
+    for (int r = 0; r < rounds; ++r) {
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (alive[i]) nodes_[i]->agent->RunOnce();
+      }
+      clock_.Advance(milliseconds(500));
+    }
+  }
+
+  ClusterView View() {
+    ClusterStore reader(dcs_, "sim", "", 10, clock_);
+    return *reader.Load();
+  }
+
+  int Primaries() {
+    int n = 0;
+    for (auto& node : nodes_) {
+      n += node->instance.state.running && node->instance.state.role == PgRole::kPrimary;
+    }
+    return n;
+  }
+
+  size_t LeaderIndex() {
+    const auto view = View();
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (view.leader && view.leader->name == nodes_[i]->config.node_name) return i;
+    }
+    ADD_FAILURE() << "no leader";
+    return 0;
+  }
+
+  void Bootstrap() {
+    Rounds(4);
+    ASSERT_EQ(Primaries(), 1);
+  }
+
+  SimulatedClock clock_;
+  MemoryDcs dcs_;
+  std::vector<std::unique_ptr<SimNode>> nodes_;
+};
+
+TEST_F(AgentSimTest, BootstrapGivesExactlyOnePrimaryAndTwoFollowers) {
+  Rounds(4);
+  EXPECT_EQ(Primaries(), 1);
+  const auto view = View();
+  ASSERT_TRUE(view.leader.has_value());
+  EXPECT_EQ(view.initialized_by, view.leader->name);
+  const size_t leader = LeaderIndex();
+  int bootstraps = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& calls = nodes_[i]->instance.calls;
+    bootstraps += std::count(calls.begin(), calls.end(), "bootstrap");
+    if (i == leader) continue;
+    EXPECT_EQ(nodes_[i]->instance.state.role, PgRole::kReplica);
+    EXPECT_EQ(nodes_[i]->instance.state.configured_upstream,
+              nodes_[leader]->config.pg_connect.ToString());
+    EXPECT_EQ(calls.front(), "clone:" + view.leader->name);
+  }
+  EXPECT_EQ(bootstraps, 1);
+  ASSERT_EQ(view.history.size(), 1u);
+  EXPECT_EQ(view.history[0]["event"], "bootstrap");
+  EXPECT_EQ(view.members.size(), 3u);
+}
+
+TEST_F(AgentSimTest, ReplicasWaitForTheLeaderToServeBeforeCloning) {
+  // Only the first node ticks once: it wins initialize and bootstraps in that same tick.
+  nodes_[1]->agent->RunOnce();
+  auto tick = nodes_[0]->agent->RunOnce();
+  EXPECT_TRUE(tick.decision.idle()) << tick.decision.reason;  // lost the initialize race
+  EXPECT_TRUE(nodes_[0]->instance.calls.empty());
+}
+
+TEST_F(AgentSimTest, DeadPostmasterOfTheLeaderIsRestartedAsPrimary) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  nodes_[leader]->instance.state.running = nodes_[leader]->instance.state.accepting = false;
+  auto tick = nodes_[leader]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, (std::vector<Step>{Step::kRenewLeader, Step::kStartPrimary}));
+  EXPECT_TRUE(tick.completed);
+  EXPECT_EQ(nodes_[leader]->instance.state.role, PgRole::kPrimary);
+  EXPECT_EQ(LeaderIndex(), leader);
+}
+
+TEST_F(AgentSimTest, DeadPostmasterOfAReplicaIsRestartedAsReplica) {
+  Bootstrap();
+  const size_t replica = (LeaderIndex() + 1) % 3;
+  nodes_[replica]->instance.state.running = nodes_[replica]->instance.state.accepting = false;
+  auto tick = nodes_[replica]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kStartReplica});
+  EXPECT_EQ(nodes_[replica]->instance.state.role, PgRole::kReplica);
+  EXPECT_EQ(Primaries(), 1);
+}
+
+TEST_F(AgentSimTest, LeaderThatCannotRestartGivesUpTheKeyAfterPrimaryStartTimeout) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  auto& inst = nodes_[leader]->instance;
+  inst.state.running = inst.state.accepting = false;
+  inst.fail_start = true;
+  for (int i = 0; i < 30; ++i) {  // 30 s of failed restarts: still within the budget
+    nodes_[leader]->agent->RunOnce();
+    clock_.Advance(seconds(1));
+  }
+  EXPECT_EQ(LeaderIndex(), leader);
+  clock_.Advance(seconds(1));
+  auto tick = nodes_[leader]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kReleaseLeader});
+  EXPECT_FALSE(View().leader.has_value());
+}
+
+TEST_F(AgentSimTest, WhenTheLeaderDiesTheMostCaughtUpReplicaTakesOver) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  const size_t ahead = (dead + 1) % 3;
+  const size_t behind = (dead + 2) % 3;
+  nodes_[ahead]->instance.state.lsn = Lsn{0x2000000};
+  nodes_[behind]->instance.state.lsn = Lsn{0x1FFFF00};
+  std::vector<bool> alive = {true, true, true};
+  alive[dead] = false;
+  // The dead leader's lease ends after its TTL; until then nobody may take over.
+  Rounds(2, alive);
+  EXPECT_EQ(LeaderIndex(), dead);
+  Rounds(24, alive);
+  EXPECT_EQ(LeaderIndex(), ahead);
+  EXPECT_EQ(nodes_[ahead]->instance.state.role, PgRole::kPrimary);
+  EXPECT_EQ(nodes_[ahead]->instance.state.timeline, 2u);
+  EXPECT_EQ(nodes_[behind]->instance.state.role, PgRole::kReplica);
+  EXPECT_EQ(nodes_[behind]->instance.state.configured_upstream,
+            nodes_[ahead]->config.pg_connect.ToString());
+  const auto history = View().history;
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1]["event"], "failover");
+  EXPECT_EQ(history[1]["new_leader"], nodes_[ahead]->config.node_name);
+  EXPECT_EQ(history[1]["old_leader"], nodes_[dead]->config.node_name);
+}
+
+TEST_F(AgentSimTest, PrimaryCutOffFromEtcdFencesItselfAtItsLeaseDeadline) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  dcs_.SetReachable(false);
+  // Before the deadline (TTL - margin after the last renewal) it keeps serving.
+  clock_.Advance(seconds(7));
+  auto tick = nodes_[leader]->agent->RunOnce();
+  EXPECT_TRUE(tick.decision.idle()) << tick.decision.reason;
+  EXPECT_EQ(nodes_[leader]->instance.state.role, PgRole::kPrimary);
+  clock_.Advance(seconds(2));
+  tick = nodes_[leader]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kFence});
+  EXPECT_EQ(nodes_[leader]->instance.state.role, PgRole::kReplica);
+  EXPECT_EQ(Primaries(), 0);
+  const auto& calls = nodes_[leader]->instance.calls;
+  EXPECT_NE(std::find(calls.begin(), calls.end(), "stop:immediate"), calls.end());
+}
+
+TEST_F(AgentSimTest, AStalePrimaryThatFindsAnotherLeaderDemotesItself) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  const size_t other = (leader + 1) % 3;
+  // A node that believes it is primary (e.g. came back from a pause) while another leads.
+  nodes_[other]->instance.state.role = PgRole::kPrimary;
+  auto tick = nodes_[other]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kDemote});
+  EXPECT_EQ(nodes_[other]->instance.state.role, PgRole::kReplica);
+  EXPECT_EQ(Primaries(), 1);
+}
+
+}  // namespace
+}  // namespace baton

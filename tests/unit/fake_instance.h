@@ -1,0 +1,65 @@
+// FakeInstance: the Instance port as an in-memory state machine, for decision tests.
+// A test reads and pokes `state` directly and sees every call in `calls`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pg/instance.h"
+
+namespace baton {
+
+class FakeInstance final : public Instance {
+ public:
+  InstanceState state;
+  std::vector<std::string> calls;
+  bool fail_start = false;  // Start() fails, as a server that cannot come up would
+
+  InstanceState Probe() override { return state; }
+  Status Bootstrap() override {
+    calls.push_back("bootstrap");
+    state.data_present = state.running = state.accepting = true;
+    state.role = PgRole::kPrimary;
+    state.timeline = 1;
+    state.lsn = state.replay_lsn = Lsn{0x1000000};
+    return Status::Ok();
+  }
+  Status CloneFrom(const Upstream& upstream) override {
+    calls.push_back("clone:" + upstream.name);
+    state.data_present = true;
+    return Status::Ok();
+  }
+  Status Start(PgRole role, const std::optional<Upstream>& upstream) override {
+    calls.push_back(std::string("start:") + PgRoleName(role));
+    if (fail_start) return Internal("fake start failure");
+    state.running = state.accepting = true;
+    state.role = role;
+    state.configured_upstream =
+        role == PgRole::kReplica && upstream ? upstream->address.ToString() : "";
+    state.streaming = !state.configured_upstream.empty();
+    if (state.timeline == 0) state.timeline = 1;
+    return Status::Ok();
+  }
+  Status Stop(StopMode mode) override {
+    calls.push_back(mode == StopMode::kFast ? "stop:fast" : "stop:immediate");
+    state.running = state.accepting = state.streaming = false;
+    return Status::Ok();
+  }
+  Status Promote() override {
+    calls.push_back("promote");
+    state.role = PgRole::kPrimary;
+    state.timeline += 1;
+    state.configured_upstream.clear();
+    state.streaming = false;
+    return Status::Ok();
+  }
+  Status Follow(const Upstream& upstream) override {
+    calls.push_back("follow:" + upstream.name);
+    state.configured_upstream = upstream.address.ToString();
+    state.streaming = true;
+    return Status::Ok();
+  }
+  void SetExitCallback(std::function<void()>) override {}
+};
+
+}  // namespace baton

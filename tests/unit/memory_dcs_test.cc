@@ -1,0 +1,142 @@
+#include "dcs/memory_dcs.h"
+
+#include <gtest/gtest.h>
+
+#include "dcs/cluster_store.h"
+
+namespace baton {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(MemoryDcsTest, LeaseExpiryDeletesItsKeysAndFiresWatches) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  std::vector<std::string> deleted;
+  dcs.WatchPrefix("/a/", [&](const WatchEvent& e) {
+    if (e.type == WatchEvent::Type::kDelete) deleted.push_back(e.kv.key);
+  });
+  auto lease = dcs.GrantLease(10);
+  ASSERT_TRUE(lease.ok());
+  ASSERT_TRUE(dcs.Put("/a/leased", "x", *lease).ok());
+  ASSERT_TRUE(dcs.Put("/a/forever", "y", 0).ok());
+
+  clock.Advance(seconds(9));
+  ASSERT_TRUE(dcs.KeepAlive(*lease).ok());  // renewed at t=9: now ends at t=19
+  clock.Advance(seconds(9));
+  dcs.Tick();
+  EXPECT_TRUE(deleted.empty());
+  EXPECT_EQ(dcs.GetPrefix("/a/")->size(), 2u);
+
+  clock.Advance(seconds(1) + milliseconds(1));
+  dcs.Tick();
+  EXPECT_EQ(deleted, std::vector<std::string>{"/a/leased"});
+  auto left = dcs.GetPrefix("/a/");
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().key, "/a/forever");
+  EXPECT_EQ(dcs.KeepAlive(*lease).code(), StatusCode::kNotFound);
+}
+
+TEST(MemoryDcsTest, TransactionsCompare) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  auto lease_a = *dcs.GrantLease(5);
+  auto lease_b = *dcs.GrantLease(5);
+  EXPECT_TRUE(*dcs.CreateIfAbsent("/k", "a", lease_a));
+  EXPECT_FALSE(*dcs.CreateIfAbsent("/k", "b", lease_b));
+  EXPECT_TRUE(*dcs.Holds("/k", "a", lease_a));
+  EXPECT_FALSE(*dcs.Holds("/k", "a", lease_b));
+  EXPECT_FALSE(*dcs.Holds("/k", "b", lease_a));
+  EXPECT_FALSE(*dcs.PutIfValue("/k", "b", "b", lease_b));
+  EXPECT_TRUE(*dcs.PutIfValue("/k", "a", "a", lease_b));  // moves the key to another lease
+  EXPECT_TRUE(*dcs.Holds("/k", "a", lease_b));
+  EXPECT_FALSE(*dcs.DeleteIfValue("/k", "b"));
+  EXPECT_TRUE(*dcs.DeleteIfValue("/k", "a"));
+  EXPECT_TRUE(dcs.GetPrefix("/k")->empty());
+  // A put on an ended lease is refused, as etcd refuses it.
+  ASSERT_TRUE(dcs.RevokeLease(lease_a).ok());
+  EXPECT_EQ(dcs.Put("/x", "v", lease_a).code(), StatusCode::kNotFound);
+}
+
+TEST(MemoryDcsTest, UnreachableStoreFailsEveryCallWhileLeasesAge) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  auto lease = *dcs.GrantLease(2);
+  ASSERT_TRUE(dcs.Put("/k", "v", lease).ok());
+  dcs.SetReachable(false);
+  EXPECT_EQ(dcs.KeepAlive(lease).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(dcs.GetPrefix("/").status().code(), StatusCode::kUnavailable);
+  clock.Advance(seconds(3));
+  dcs.SetReachable(true);
+  EXPECT_TRUE(dcs.GetPrefix("/")->empty());
+}
+
+TEST(ClusterStoreTest, OneNodeWinsInitializeAndTheLeaderKey) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  ClusterStore a(dcs, "c", "a", 10, clock);
+  ClusterStore b(dcs, "c", "b", 10, clock);
+  ASSERT_TRUE(a.RefreshSession().ok());
+  ASSERT_TRUE(b.RefreshSession().ok());
+  EXPECT_TRUE(*a.ClaimInitialize());
+  EXPECT_FALSE(*b.ClaimInitialize());
+  EXPECT_TRUE(*a.AcquireLeader());
+  EXPECT_FALSE(*b.AcquireLeader());
+  EXPECT_TRUE(*a.RenewLeader());
+  EXPECT_FALSE(*b.RenewLeader());
+  auto view = a.Load();
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->initialized_by, "a");
+  EXPECT_EQ(view->leader->name, "a");
+  // The leader's session ends: the key goes and the other node can take it.
+  clock.Advance(seconds(11));
+  ASSERT_TRUE(b.RefreshSession().ok());
+  EXPECT_FALSE(b.Load()->leader.has_value());
+  EXPECT_TRUE(*b.AcquireLeader());
+}
+
+TEST(ClusterStoreTest, WatchWakesOnLeaderChangesNotOnMemberUpdates) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  ClusterStore a(dcs, "c", "a", 10, clock);
+  int wakes = 0;
+  a.Watch([&] { ++wakes; });
+  ASSERT_TRUE(a.RefreshSession().ok());
+  MemberInfo m;
+  m.name = "a";
+  ASSERT_TRUE(a.PublishMember(m).ok());
+  EXPECT_EQ(wakes, 0);
+  ASSERT_TRUE(*a.AcquireLeader());
+  EXPECT_EQ(wakes, 1);
+  ASSERT_TRUE(*a.RenewLeader());  // renewing writes nothing
+  EXPECT_EQ(wakes, 1);
+}
+
+TEST(MemberInfoTest, RoundTripsThroughJson) {
+  MemberInfo m;
+  m.name = "n1";
+  m.role = "primary";
+  m.state = "running";
+  m.timeline = 3;
+  m.lsn = *Lsn::Parse("1/A0");
+  m.replication.push_back({"n2", "streaming", *Lsn::Parse("1/90"), 0.25});
+  auto back = MemberInfo::FromJson(m.ToJson().dump());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->timeline, 3u);
+  EXPECT_EQ(back->lsn.ToString(), "1/A0");
+  ASSERT_EQ(back->replication.size(), 1u);
+  EXPECT_EQ(back->replication[0].replay_lsn.ToString(), "1/90");
+  EXPECT_FALSE(MemberInfo::FromJson("not json").has_value());
+}
+
+TEST(LsnTest, ParsesAndFormats) {
+  EXPECT_EQ(Lsn::Parse("16/B374D848")->value, (uint64_t{0x16} << 32) | 0xB374D848);
+  EXPECT_EQ(Lsn::Parse("16/B374D848")->ToString(), "16/B374D848");
+  EXPECT_FALSE(Lsn::Parse("16B374D848").has_value());
+  EXPECT_FALSE(Lsn::Parse("x/1").has_value());
+  EXPECT_LT(*Lsn::Parse("0/FFFFFFFF"), *Lsn::Parse("1/0"));
+}
+
+}  // namespace
+}  // namespace baton
