@@ -1,8 +1,8 @@
 #include "api/rest_api.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace baton {
@@ -39,7 +39,9 @@ RestApi::RestApi(const Agent& agent, const Config& config, const Clock& clock)
   Route();
 }
 
-RestApi::~RestApi() { Stop(); }
+RestApi::~RestApi() {
+  Stop();
+}
 
 void RestApi::Route() {
   auto primary = [this](const httplib::Request&, httplib::Response& res) {
@@ -70,7 +72,8 @@ void RestApi::Route() {
   });
   server_->Get("/liveness", [this](const httplib::Request&, httplib::Response& res) {
     const AgentSnapshot s = agent_.Snapshot();
-    const bool ticking = clock_.Now() - s.last_tick < std::chrono::seconds(config_.timing.ttl_seconds);
+    const bool ticking =
+        clock_.Now() - s.last_tick < std::chrono::seconds(config_.timing.ttl_seconds);
     Reply(res, ticking, NodeJson(s));
   });
   server_->Get("/readiness", [this](const httplib::Request&, httplib::Response& res) {

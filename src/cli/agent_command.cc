@@ -1,11 +1,10 @@
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "api/rest_api.h"
 #include "cli/commands.h"
@@ -27,14 +26,15 @@ int AgentCommand(const std::string& config_path) {
   }
   const std::string parent = std::filesystem::path(config->data_dir).parent_path().string();
   if (access(parent.c_str(), W_OK) != 0) {
-    spdlog::error("config {}: key 'postgresql.data_dir': parent directory {} is missing or not "
-                  "writable by this user",
-                  config_path, parent);
+    spdlog::error(
+        "config {}: key 'postgresql.data_dir': parent directory {} is missing or not "
+        "writable by this user",
+        config_path, parent);
     return kExitBadInput;
   }
   if (access((config->bin_dir + "/postgres").c_str(), X_OK) != 0) {
-    spdlog::error("config {}: key 'postgresql.bin_dir': no postgres executable in {}",
-                  config_path, config->bin_dir);
+    spdlog::error("config {}: key 'postgresql.bin_dir': no postgres executable in {}", config_path,
+                  config->bin_dir);
     return kExitBadInput;
   }
 

@@ -15,7 +15,7 @@ inline constexpr int kExitBadInput = 2;
 // Where a read-only verb finds the cluster: a node's config file, or etcd + cluster name.
 struct ClusterTarget {
   std::string config_path;
-  std::string etcd;     // host:port[,host:port]
+  std::string etcd;  // host:port[,host:port]
   std::string cluster;
 };
 

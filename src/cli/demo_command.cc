@@ -1,6 +1,6 @@
-#include <iostream>
-
 #include <fmt/format.h>
+
+#include <iostream>
 
 #include "cli/commands.h"
 #include "cli/status_view.h"
@@ -33,7 +33,8 @@ int DemoStartCommand(const LocalClusterOptions& options) {
               << "/node*/agent.log\n";
     return kExitFailure;
   }
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << fmt::format("Healthy in {:.1f} s. Manifest: {}/demo.json\n", took, cluster->dir);
   std::cout << fmt::format("  status:  baton status -c {}\n", cluster->nodes[0].config_path);
   std::cout << fmt::format("  psql:    psql 'host=127.0.0.1 port={} user=postgres password={}'\n",

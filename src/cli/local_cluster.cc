@@ -1,5 +1,6 @@
 #include "cli/local_cluster.h"
 
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -7,11 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
@@ -158,12 +157,12 @@ Result<LocalCluster> LocalCluster::Start(const LocalClusterOptions& options) {
 
   const std::string peer_url = fmt::format("http://127.0.0.1:{}", etcd_peer);
   const std::string client_url = fmt::format("http://{}", c.etcd_endpoint);
-  auto etcd = SpawnDetached({"/usr/bin/etcd", "--name", "baton-demo", "--data-dir", c.etcd_data_dir,
-                             "--listen-client-urls", client_url, "--advertise-client-urls",
-                             client_url, "--listen-peer-urls", peer_url,
-                             "--initial-advertise-peer-urls", peer_url, "--initial-cluster",
-                             "baton-demo=" + peer_url, "--log-level", "warn"},
-                            c.dir + "/etcd.log", c.run_as);
+  auto etcd =
+      SpawnDetached({"/usr/bin/etcd", "--name", "baton-demo", "--data-dir", c.etcd_data_dir,
+                     "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                     "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                     "--initial-cluster", "baton-demo=" + peer_url, "--log-level", "warn"},
+                    c.dir + "/etcd.log", c.run_as);
   if (!etcd.ok()) return etcd.status();
   c.etcd_pid = *etcd;
   if (Status s = c.WriteManifest(); !s.ok()) return s;
@@ -228,7 +227,8 @@ Result<LocalCluster> LocalCluster::Load(const std::string& dir) {
   std::stringstream text;
   text << in.rdbuf();
   auto j = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!j.is_object()) return InvalidArgument(fmt::format("{}/{} is not valid JSON", dir, kManifest));
+  if (!j.is_object())
+    return InvalidArgument(fmt::format("{}/{} is not valid JSON", dir, kManifest));
   try {
     LocalCluster c;
     c.dir = j.at("dir");

@@ -22,7 +22,7 @@ struct LocalClusterOptions {
   std::string dir = "/tmp/baton-demo";
   int nodes = 3;
   std::string cluster = "demo";
-  std::string baton_binary;  // the `baton` executable the agents run
+  std::string baton_binary;              // the `baton` executable the agents run
   std::string run_as_user = "postgres";  // used only when started as root
   int ttl_seconds = 10;
   double loop_wait_seconds = 1.0;

@@ -1,9 +1,8 @@
 // baton: high-availability manager for PostgreSQL. Parses flags and dispatches to a verb.
 #include <unistd.h>
 
-#include <iostream>
-
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "cli/commands.h"
 
@@ -16,7 +15,8 @@ std::string SelfPath() {
 }
 
 void AddClusterTarget(CLI::App* verb, baton::ClusterTarget& target) {
-  verb->add_option("-c,--config", target.config_path, "A node's config file (gives etcd and cluster)");
+  verb->add_option("-c,--config", target.config_path,
+                   "A node's config file (gives etcd and cluster)");
   verb->add_option("--etcd", target.etcd, "etcd endpoints, host:port[,host:port]");
   verb->add_option("--cluster", target.cluster, "Cluster name (with --etcd)");
 }
@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   demo_options.baton_binary = SelfPath();
   auto* demo = app.add_subcommand("demo", "A local cluster with its own etcd, for trying baton");
   demo->require_subcommand(1);
-  auto* demo_start = demo->add_subcommand("start", "Start etcd and N agents on free loopback ports");
+  auto* demo_start =
+      demo->add_subcommand("start", "Start etcd and N agents on free loopback ports");
   demo_start->add_option("--nodes", demo_options.nodes, "Number of nodes")
       ->capture_default_str()
       ->check(CLI::Range(1, 9));
@@ -68,8 +69,9 @@ int main(int argc, char** argv) {
   demo_start->add_option("--ttl", demo_options.ttl_seconds, "Leader lease TTL in seconds")
       ->capture_default_str()
       ->check(CLI::Range(2, 3600));
-  demo_start->add_option("--user", demo_options.run_as_user,
-                         "Unprivileged user to run PostgreSQL as when started by root")
+  demo_start
+      ->add_option("--user", demo_options.run_as_user,
+                   "Unprivileged user to run PostgreSQL as when started by root")
       ->capture_default_str();
   std::string stop_dir = demo_options.dir;
   auto* demo_stop = demo->add_subcommand("stop", "Stop the demo's agents, PostgreSQL and etcd");

@@ -22,18 +22,19 @@ nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& 
   nlohmann::json members = nlohmann::json::array();
   for (const auto& [name, m] : view.members) {
     const auto lag = view.LagOf(m);
-    members.push_back({{"name", name},
-                       {"host", m.pg_address},
-                       {"api_url", m.api_url},
-                       {"role", RoleOf(view, m)},
-                       {"state", StateOf(m)},
-                       {"timeline", m.timeline},
-                       {"lsn", m.lsn.ToString()},
-                       {"lag_bytes", lag.bytes ? nlohmann::json(*lag.bytes) : nlohmann::json()},
-                       {"lag_seconds", lag.seconds ? nlohmann::json(*lag.seconds) : nlohmann::json()},
-                       {"upstream", m.upstream},
-                       {"tags", {{"nofailover", m.nofailover}, {"priority", m.priority}}},
-                       {"note", m.note}});
+    members.push_back(
+        {{"name", name},
+         {"host", m.pg_address},
+         {"api_url", m.api_url},
+         {"role", RoleOf(view, m)},
+         {"state", StateOf(m)},
+         {"timeline", m.timeline},
+         {"lsn", m.lsn.ToString()},
+         {"lag_bytes", lag.bytes ? nlohmann::json(*lag.bytes) : nlohmann::json()},
+         {"lag_seconds", lag.seconds ? nlohmann::json(*lag.seconds) : nlohmann::json()},
+         {"upstream", m.upstream},
+         {"tags", {{"nofailover", m.nofailover}, {"priority", m.priority}}},
+         {"note", m.note}});
   }
   return {{"cluster", cluster},
           {"initialized_by",
@@ -45,16 +46,16 @@ nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& 
 std::string ClusterStatusTable(const std::string& cluster, const ClusterView& view) {
   std::string out = fmt::format("Cluster {}: leader {}, {} member(s)\n", cluster,
                                 view.leader ? view.leader->name : "NONE", view.members.size());
-  out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", "MEMBER",
-                     "HOST", "ROLE", "STATE", "TL", "LSN", "LAG(B)", "LAG(S)", "NOTE");
+  out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", "MEMBER", "HOST",
+                     "ROLE", "STATE", "TL", "LSN", "LAG(B)", "LAG(S)", "NOTE");
   for (const auto& [name, m] : view.members) {
     const auto lag = view.LagOf(m);
     const bool healthy = m.state == "running" && (m.role == "primary" || m.streaming);
-    out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
-                       m.pg_address, RoleOf(view, m), StateOf(m), m.timeline, m.lsn.ToString(),
-                       lag.bytes ? std::to_string(*lag.bytes) : "-",
-                       lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-",
-                       healthy ? "" : m.note);
+    out +=
+        fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
+                    m.pg_address, RoleOf(view, m), StateOf(m), m.timeline, m.lsn.ToString(),
+                    lag.bytes ? std::to_string(*lag.bytes) : "-",
+                    lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-", healthy ? "" : m.note);
   }
   if (view.members.empty()) out += "(no member is reporting)\n";
   return out;
@@ -67,10 +68,9 @@ std::string HistoryTable(const ClusterView& view) {
     const std::string gap = h.contains("unavailable_seconds")
                                 ? fmt::format("{:.2f}", h["unavailable_seconds"].get<double>())
                                 : "-";
-    out += fmt::format("{:<25} {:<10} {:<10} {:<10} {:>3} {:<12} {:>8}  {}\n",
-                       h.value("time", ""), h.value("event", ""), h.value("old_leader", ""),
-                       h.value("new_leader", ""), h.value("timeline", 0), h.value("lsn", ""), gap,
-                       h.value("reason", ""));
+    out += fmt::format("{:<25} {:<10} {:<10} {:<10} {:>3} {:<12} {:>8}  {}\n", h.value("time", ""),
+                       h.value("event", ""), h.value("old_leader", ""), h.value("new_leader", ""),
+                       h.value("timeline", 0), h.value("lsn", ""), gap, h.value("reason", ""));
   }
   return out;
 }

@@ -1,9 +1,8 @@
 // Renders a cluster's state for people (a table) and for scripts (JSON). Pure functions.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "dcs/cluster_store.h"
 

@@ -28,7 +28,8 @@ class SteadyClock final : public Clock {
 class SimulatedClock final : public Clock {
  public:
   // Starts at an arbitrary fixed point so tests never depend on the machine's uptime.
-  SimulatedClock() : now_ns_(std::chrono::duration_cast<Duration>(std::chrono::hours(1000)).count()) {}
+  SimulatedClock()
+      : now_ns_(std::chrono::duration_cast<Duration>(std::chrono::hours(1000)).count()) {}
   TimePoint Now() const override { return TimePoint(Duration(now_ns_.load())); }
   void Advance(Duration by) { now_ns_ += by.count(); }
 
@@ -37,6 +38,8 @@ class SimulatedClock final : public Clock {
 };
 
 // Seconds as a double, for logs, JSON and status tables.
-inline double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+inline double Seconds(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace baton

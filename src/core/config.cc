@@ -1,6 +1,8 @@
 #include "core/config.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,14 +12,13 @@
 #include <set>
 #include <sstream>
 
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
-
 extern char** environ;  // NOLINT: POSIX
 
 namespace baton {
 
-std::string HostPort::ToString() const { return fmt::format("{}:{}", host, port); }
+std::string HostPort::ToString() const {
+  return fmt::format("{}:{}", host, port);
+}
 
 Result<HostPort> HostPort::Parse(const std::string& text) {
   auto colon = text.rfind(':');
@@ -72,7 +73,8 @@ struct Field {
 Status ParseInt(const std::string& raw, long long min, long long max, long long* out) {
   auto [end, error] = std::from_chars(raw.data(), raw.data() + raw.size(), *out);
   if (error != std::errc() || end != raw.data() + raw.size() || *out < min || *out > max) {
-    return InvalidArgument(fmt::format("must be an integer from {} to {}, got '{}'", min, max, raw));
+    return InvalidArgument(
+        fmt::format("must be an integer from {} to {}, got '{}'", min, max, raw));
   }
   return Status::Ok();
 }
@@ -106,8 +108,7 @@ Status ParseName(const std::string& raw, std::string* out) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   });
   if (!valid) {
-    return InvalidArgument(
-        fmt::format("must be 1-63 letters, digits, '-' or '_', got '{}'", raw));
+    return InvalidArgument(fmt::format("must be 1-63 letters, digits, '-' or '_', got '{}'", raw));
   }
   *out = raw;
   return Status::Ok();
@@ -236,7 +237,8 @@ Status Flatten(const YAML::Node& node, const std::string& path,
     case YAML::NodeType::Sequence: {
       std::string joined;
       for (const auto& item : node) {
-        if (!item.IsScalar()) return InvalidArgument(fmt::format("key '{}': list items must be plain values", path));
+        if (!item.IsScalar())
+          return InvalidArgument(fmt::format("key '{}': list items must be plain values", path));
         joined += (joined.empty() ? "" : ",") + item.as<std::string>();
       }
       (*out)[path] = joined;
@@ -311,8 +313,8 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       raw = it->second;
       from = origin[f.path];
     } else if (f.required) {
-      return InvalidArgument(fmt::format("config {}: key '{}': is required ({})", source, f.path,
-                                         f.help));
+      return InvalidArgument(
+          fmt::format("config {}: key '{}': is required ({})", source, f.path, f.help));
     } else if (f.default_value.empty()) {
       continue;  // optional with a derived default, filled in below
     } else {
@@ -321,7 +323,8 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
     }
     Status s = f.set(config, raw);
     if (!s.ok()) {
-      std::string where = from == source ? "config " + source : "config " + source + " (from " + from + ")";
+      std::string where =
+          from == source ? "config " + source : "config " + source + " (from " + from + ")";
       return InvalidArgument(fmt::format("{}: key '{}': {}", where, f.path, s.message()));
     }
   }
@@ -339,13 +342,14 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
 
   const Timing& t = config.timing;
   if (t.loop_wait_seconds >= t.ttl_seconds) {
-    return InvalidArgument(fmt::format("config {}: key 'timing.loop_wait': must be below timing.ttl ({} s)",
-                                       source, t.ttl_seconds));
+    return InvalidArgument(
+        fmt::format("config {}: key 'timing.loop_wait': must be below timing.ttl ({} s)", source,
+                    t.ttl_seconds));
   }
   if (t.retry_timeout_seconds >= t.ttl_seconds) {
-    return InvalidArgument(fmt::format(
-        "config {}: key 'timing.retry_timeout': must be below timing.ttl ({} s)", source,
-        t.ttl_seconds));
+    return InvalidArgument(
+        fmt::format("config {}: key 'timing.retry_timeout': must be below timing.ttl ({} s)",
+                    source, t.ttl_seconds));
   }
   for (const char* reserved : {"port", "listen_addresses", "hba_file", "unix_socket_directories"}) {
     if (config.pg_parameters.count(reserved)) {

@@ -1,6 +1,7 @@
 #include "core/process.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -12,8 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-
-#include <fmt/format.h>
 
 namespace baton {
 
@@ -43,7 +42,8 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                  const std::function<void(const std::string&)>& on_output_line) {
   if (argv.empty()) return InvalidArgument("empty command");
   int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Internal(fmt::format("pipe: {}", std::strerror(errno)));
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0)
+    return Internal(fmt::format("pipe: {}", std::strerror(errno)));
   const pid_t pid = fork();
   if (pid < 0) return Internal(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
@@ -122,8 +122,8 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
     dup2(devnull, STDIN_FILENO);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
-    if (run_as && (setgroups(0, nullptr) != 0 || setgid(run_as->gid) != 0 ||
-                   setuid(run_as->uid) != 0)) {
+    if (run_as &&
+        (setgroups(0, nullptr) != 0 || setgid(run_as->gid) != 0 || setuid(run_as->uid) != 0)) {
       _exit(126);
     }
     ExecOrDie(argv);

@@ -29,10 +29,9 @@ struct CommandResult {
 // Runs argv[0] (a path) to completion, with extra environment variables, capturing its output.
 // Past `timeout` the process group is killed and Timeout is returned. A non-zero exit is not an
 // error here; callers judge exit_code. `on_output_line` (optional) sees each line as it arrives.
-Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                 const std::map<std::string, std::string>& extra_env,
-                                 Duration timeout,
-                                 const std::function<void(const std::string&)>& on_output_line = {});
+Result<CommandResult> RunCommand(
+    const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+    Duration timeout, const std::function<void(const std::string&)>& on_output_line = {});
 
 // An unprivileged account to run a child as (PostgreSQL refuses to run as root).
 struct RunAs {

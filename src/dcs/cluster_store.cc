@@ -1,10 +1,10 @@
 #include "dcs/cluster_store.h"
 
-#include <chrono>
-#include <set>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <set>
 
 namespace baton {
 
@@ -124,7 +124,9 @@ Result<bool> ClusterStore::RenewLeader() {
   return dcs_.PutIfValue(prefix_ + kLeader, node_, node_, lease_);
 }
 
-Status ClusterStore::ReleaseLeader() { return dcs_.DeleteIfValue(prefix_ + kLeader, node_).status(); }
+Status ClusterStore::ReleaseLeader() {
+  return dcs_.DeleteIfValue(prefix_ + kLeader, node_).status();
+}
 
 Status ClusterStore::WriteConfig(const nlohmann::json& config) {
   return dcs_.Put(prefix_ + kConfig, config.dump(), 0);
@@ -133,7 +135,8 @@ Status ClusterStore::WriteConfig(const nlohmann::json& config) {
 Status ClusterStore::AppendHistory(const nlohmann::json& record) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  return dcs_.Put(fmt::format("{}{}{:020d}-{}", prefix_, kHistory, micros, node_), record.dump(), 0);
+  return dcs_.Put(fmt::format("{}{}{:020d}-{}", prefix_, kHistory, micros, node_), record.dump(),
+                  0);
 }
 
 void ClusterStore::Watch(std::function<void()> on_change) {

@@ -1,10 +1,8 @@
 #include "dcs/etcd_dcs.h"
 
 #include <arpa/inet.h>
-
-#include <grpcpp/grpcpp.h>
-
 #include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
 #include "etcd/rpc.grpc.pb.h"
@@ -118,7 +116,8 @@ Result<LeaseId> EtcdDcs::GrantLease(int ttl_seconds) {
   request.set_ttl(ttl_seconds);
   pb::LeaseGrantResponse response;
   auto context = NewCallContext();
-  if (Status s = FromGrpc(stubs_->lease->LeaseGrant(context.get(), request, &response), "lease grant");
+  if (Status s =
+          FromGrpc(stubs_->lease->LeaseGrant(context.get(), request, &response), "lease grant");
       !s.ok()) {
     return s;
   }
@@ -136,9 +135,9 @@ Status EtcdDcs::KeepAlive(LeaseId lease) {
   stream->WritesDone();
   grpc::Status finished = stream->Finish();
   if (!exchanged) {
-    return FromGrpc(finished.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed")
-                                  : finished,
-                    "lease keep-alive");
+    return FromGrpc(
+        finished.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : finished,
+        "lease keep-alive");
   }
   if (response.ttl() <= 0) return NotFound(fmt::format("etcd lease {:x} has ended", lease));
   return Status::Ok();
@@ -158,8 +157,7 @@ Result<std::vector<KeyValue>> EtcdDcs::GetPrefix(const std::string& prefix) {
   request.set_range_end(PrefixEnd(prefix));
   pb::RangeResponse response;
   auto context = NewCallContext();
-  if (Status s = FromGrpc(stubs_->kv->Range(context.get(), request, &response), "range");
-      !s.ok()) {
+  if (Status s = FromGrpc(stubs_->kv->Range(context.get(), request, &response), "range"); !s.ok()) {
     return s;
   }
   std::vector<KeyValue> out;
@@ -236,9 +234,8 @@ Result<bool> EtcdDcs::DeleteIfValue(const std::string& key, const std::string& e
 void EtcdDcs::WatchPrefix(const std::string& prefix, WatchCallback callback) {
   std::lock_guard lock(watch_mu_);
   if (stopping_) return;
-  watch_threads_.emplace_back([this, prefix, callback = std::move(callback)] {
-    RunWatch(prefix, callback);
-  });
+  watch_threads_.emplace_back(
+      [this, prefix, callback = std::move(callback)] { RunWatch(prefix, callback); });
 }
 
 void EtcdDcs::RunWatch(const std::string& prefix, const WatchCallback& callback) {

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/lsn.h"
 
@@ -16,7 +15,7 @@ namespace baton {
 
 // One standby as the primary sees it in pg_stat_replication.
 struct ReplicationPeer {
-  std::string name;  // application_name = the standby's node name
+  std::string name;   // application_name = the standby's node name
   std::string state;  // streaming, catchup, ...
   Lsn replay_lsn;
   double replay_lag_seconds = 0;
@@ -24,15 +23,15 @@ struct ReplicationPeer {
 
 struct MemberInfo {
   std::string name;
-  std::string api_url;      // http://host:port
-  std::string pg_address;   // host:port clients and peers use
-  std::string role;         // primary | replica | unknown
-  std::string state;        // running | starting | stopped | crashed | bootstrapping | cloning
+  std::string api_url;     // http://host:port
+  std::string pg_address;  // host:port clients and peers use
+  std::string role;        // primary | replica | unknown
+  std::string state;       // running | starting | stopped | crashed | bootstrapping | cloning
   uint32_t timeline = 0;
-  Lsn lsn;                  // primary: current WAL position; replica: last received
-  Lsn replay_lsn;           // replica: last replayed
-  bool streaming = false;   // replica: a WAL receiver is streaming
-  std::string upstream;     // replica: the member it streams from
+  Lsn lsn;                 // primary: current WAL position; replica: last received
+  Lsn replay_lsn;          // replica: last replayed
+  bool streaming = false;  // replica: a WAL receiver is streaming
+  std::string upstream;    // replica: the member it streams from
   bool nofailover = false;
   int priority = 1;
   std::string note;         // why the node is not what it should be, for `baton status`

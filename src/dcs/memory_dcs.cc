@@ -101,8 +101,8 @@ Status MemoryDcs::RevokeLease(LeaseId lease) {
 Result<std::vector<KeyValue>> MemoryDcs::GetPrefix(const std::string& prefix) {
   return Mutate([&](Events*) -> Result<std::vector<KeyValue>> {
     std::vector<KeyValue> out;
-    for (auto it = keys_.lower_bound(prefix);
-         it != keys_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    for (auto it = keys_.lower_bound(prefix); it != keys_.end() && it->first.rfind(prefix, 0) == 0;
+         ++it) {
       out.push_back(it->second);
     }
     return out;
@@ -139,8 +139,7 @@ Result<bool> MemoryDcs::PutIfValue(const std::string& key, const std::string& ex
   });
 }
 
-Result<bool> MemoryDcs::Holds(const std::string& key, const std::string& value,
-                              LeaseId lease) {
+Result<bool> MemoryDcs::Holds(const std::string& key, const std::string& value, LeaseId lease) {
   return Mutate([&](Events*) -> Result<bool> {
     auto it = keys_.find(key);
     return it != keys_.end() && it->second.value == value && it->second.lease == lease;

@@ -52,8 +52,7 @@ class MemoryDcs final : public Dcs {
   template <typename Op>
   auto Mutate(Op op) -> decltype(op(static_cast<Events*>(nullptr)));
   void ExpireLocked(Events* events);
-  Status PutLocked(const std::string& key, const std::string& value, LeaseId lease,
-                   Events* events);
+  Status PutLocked(const std::string& key, const std::string& value, LeaseId lease, Events* events);
   void DeleteLocked(const std::string& key, Events* events);
   void Deliver(const Events& events);
 

@@ -1,9 +1,9 @@
 #include "ha/agent.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <ctime>
 
 #include "ha/decide.h"
 
@@ -89,9 +89,8 @@ Agent::Tick Agent::RunOnce() {
     std::lock_guard lock(mu_);
     if (!snapshot_.last_decision.empty()) self.note = snapshot_.last_decision;
   }
-  self.updated_unix = std::chrono::duration<double>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  self.updated_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (o.dcs_reachable) {
     if (Status s = store_.PublishMember(self); !s.ok()) {
       spdlog::warn("publishing member state: {}", s.ToString());

@@ -1,9 +1,9 @@
 #include "ha/candidate.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <tuple>
-
-#include <fmt/format.h>
 
 namespace baton {
 

@@ -1,8 +1,8 @@
 #include "ha/decide.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <chrono>
 
 #include "ha/candidate.h"
 
@@ -45,7 +45,9 @@ Decision Do(std::vector<Step> steps, std::string reason,
   return Decision{std::move(steps), std::move(upstream), std::move(reason)};
 }
 
-Decision Wait(std::string reason) { return Do({}, std::move(reason)); }
+Decision Wait(std::string reason) {
+  return Do({}, std::move(reason));
+}
 
 std::optional<Upstream> UpstreamOf(const MemberInfo& leader) {
   auto address = HostPort::Parse(leader.pg_address);
@@ -77,7 +79,8 @@ Decision DecideAsLeader(const Observation& o) {
                             "giving up the leader key",
                             o.timing.primary_start_timeout_seconds));
     }
-    return Do({Step::kRenewLeader, Step::kStartPrimary}, "postgres is down: restarting it as primary");
+    return Do({Step::kRenewLeader, Step::kStartPrimary},
+              "postgres is down: restarting it as primary");
   }
   if (!inst.accepting) {
     return Do({Step::kRenewLeader}, "leader; waiting for postgres to accept connections");
@@ -94,12 +97,13 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
   std::optional<Upstream> upstream;
   if (leader_member != nullptr) upstream = UpstreamOf(*leader_member);
   if (!upstream) {
-    return Wait(fmt::format("{} holds the leader key but has not published its address yet",
-                            leader.name));
+    return Wait(
+        fmt::format("{} holds the leader key but has not published its address yet", leader.name));
   }
   const bool leader_serving = leader_member->state == "running" && leader_member->role == "primary";
   if (!inst.data_present) {
-    if (!leader_serving) return Wait(fmt::format("waiting for leader {} to run as primary", leader.name));
+    if (!leader_serving)
+      return Wait(fmt::format("waiting for leader {} to run as primary", leader.name));
     return Do({Step::kClone}, fmt::format("cloning from leader {}", leader.name), upstream);
   }
   if (!inst.running) {
@@ -108,10 +112,10 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
   }
   if (!inst.accepting) return Wait("waiting for postgres to accept connections");
   if (inst.role == PgRole::kPrimary) {
-    return Do({Step::kDemote},
-              fmt::format("{} holds the leader key: demoting this primary to its replica",
-                          leader.name),
-              upstream);
+    return Do(
+        {Step::kDemote},
+        fmt::format("{} holds the leader key: demoting this primary to its replica", leader.name),
+        upstream);
   }
   if (inst.configured_upstream != upstream->address.ToString()) {
     return Do({Step::kFollow}, fmt::format("repointing replication to leader {}", leader.name),
@@ -143,7 +147,8 @@ Decision DecideWithoutLeader(const Observation& o) {
   }
   if (*best != o.self) return Wait(fmt::format("no leader; {} is the best candidate", *best));
   if (inst.role == PgRole::kPrimary) {
-    return Do({Step::kAcquireLeader}, "no leader; this primary is the best candidate: taking the key");
+    return Do({Step::kAcquireLeader},
+              "no leader; this primary is the best candidate: taking the key");
   }
   return Do({Step::kAcquireLeader, Step::kPromote},
             "no leader; this replica is the best candidate: taking the key and promoting");

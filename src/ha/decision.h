@@ -21,11 +21,11 @@ enum class Step {
   kBootstrap,        // initdb, start as primary, create roles
   kClone,            // pg_basebackup from the upstream
   kStartPrimary,
-  kStartReplica,     // follows `upstream` when set
-  kFollow,           // repoint a running replica at `upstream` (reload)
+  kStartReplica,  // follows `upstream` when set
+  kFollow,        // repoint a running replica at `upstream` (reload)
   kPromote,
-  kDemote,           // stop fast, start as a replica of `upstream` (or of nobody)
-  kFence,            // stop immediately, start as a replica of nobody: writes refused at once
+  kDemote,  // stop fast, start as a replica of `upstream` (or of nobody)
+  kFence,   // stop immediately, start as a replica of nobody: writes refused at once
 };
 
 const char* StepName(Step step);

@@ -21,12 +21,12 @@ struct Observation {
   Timing timing;
 
   bool dcs_reachable = false;
-  ClusterView cluster;      // meaningful only when dcs_reachable
+  ClusterView cluster;  // meaningful only when dcs_reachable
   InstanceState instance;
 
   // The agent's memory across loops.
-  TimePoint lease_deadline{};                     // local fencing deadline for the leader key
-  std::optional<TimePoint> primary_down_since;    // while leader: when postgres was seen down
+  TimePoint lease_deadline{};                   // local fencing deadline for the leader key
+  std::optional<TimePoint> primary_down_since;  // while leader: when postgres was seen down
 };
 
 }  // namespace baton

@@ -26,8 +26,8 @@ enum class StopMode { kFast, kImmediate };
 
 // The server a replica streams from.
 struct Upstream {
-  std::string name;     // node name of the leader
-  HostPort address;     // where its PostgreSQL listens
+  std::string name;  // node name of the leader
+  HostPort address;  // where its PostgreSQL listens
 };
 
 // What one probe sees. Fields past `running` are meaningful only when `accepting`.
@@ -40,9 +40,9 @@ struct InstanceState {
   Lsn lsn;         // primary: current WAL insert position; replica: last received (or replayed)
   Lsn replay_lsn;  // replica: last replayed
   bool streaming = false;
-  std::string configured_upstream;  // host:port in primary_conninfo, "" when none
+  std::string configured_upstream;           // host:port in primary_conninfo, "" when none
   std::vector<ReplicationPeer> replication;  // primary: its standbys
-  std::string problem;  // why it is not accepting, when it is not
+  std::string problem;                       // why it is not accepting, when it is not
 };
 
 class Instance {

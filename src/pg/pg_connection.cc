@@ -1,8 +1,7 @@
 #include "pg/pg_connection.h"
 
-#include <libpq-fe.h>
-
 #include <fmt/format.h>
+#include <libpq-fe.h>
 
 namespace baton {
 
@@ -33,9 +32,13 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
-PgConnection::~PgConnection() { PQfinish(conn_); }
+PgConnection::~PgConnection() {
+  PQfinish(conn_);
+}
 
-bool PgConnection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+bool PgConnection::healthy() const {
+  return PQstatus(conn_) == CONNECTION_OK;
+}
 
 Result<std::vector<PgRow>> PgConnection::Query(const std::string& sql) {
   PGresult* result = PQexec(conn_, sql.c_str());

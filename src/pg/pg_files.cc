@@ -1,9 +1,9 @@
 #include "pg/pg_files.h"
 
+#include <fmt/format.h>
+
 #include <regex>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "pg/pg_connection.h"
 
@@ -24,12 +24,18 @@ std::string ConfQuote(const std::string& value) {
 // Settings baton needs for streaming replication and pg_rewind; the config may override them.
 const std::map<std::string, std::string>& BaselineParameters() {
   static const std::map<std::string, std::string> baseline = {
-      {"wal_level", "replica"},          {"hot_standby", "on"},
-      {"max_wal_senders", "10"},         {"max_replication_slots", "10"},
-      {"wal_keep_size", "'256MB'"},      {"wal_log_hints", "on"},
-      {"hot_standby_feedback", "on"},    {"password_encryption", "'scram-sha-256'"},
-      {"max_connections", "100"},        {"shared_buffers", "'128MB'"},
-      {"wal_receiver_status_interval", "'1s'"}, {"wal_retrieve_retry_interval", "'1s'"},
+      {"wal_level", "replica"},
+      {"hot_standby", "on"},
+      {"max_wal_senders", "10"},
+      {"max_replication_slots", "10"},
+      {"wal_keep_size", "'256MB'"},
+      {"wal_log_hints", "on"},
+      {"hot_standby_feedback", "on"},
+      {"password_encryption", "'scram-sha-256'"},
+      {"max_connections", "100"},
+      {"shared_buffers", "'128MB'"},
+      {"wal_receiver_status_interval", "'1s'"},
+      {"wal_retrieve_retry_interval", "'1s'"},
   };
   return baseline;
 }
@@ -88,16 +94,15 @@ std::string RewriteAutoConf(const std::string& existing, const Config& config,
     out << line << "\n";
   }
   if (upstream) {
-    const std::string conninfo =
-        ConnInfo({{"host", upstream->address.host},
-                  {"port", std::to_string(upstream->address.port)},
-                  {"user", config.replication.username},
-                  {"password", config.replication.password},
-                  {"application_name", config.node_name},
-                  {"connect_timeout", "2"},
-                  {"keepalives_idle", "2"},
-                  {"keepalives_interval", "1"},
-                  {"keepalives_count", "3"}});
+    const std::string conninfo = ConnInfo({{"host", upstream->address.host},
+                                           {"port", std::to_string(upstream->address.port)},
+                                           {"user", config.replication.username},
+                                           {"password", config.replication.password},
+                                           {"application_name", config.node_name},
+                                           {"connect_timeout", "2"},
+                                           {"keepalives_idle", "2"},
+                                           {"keepalives_interval", "1"},
+                                           {"keepalives_count", "3"}});
     out << kBatonMarker << "\n";
     out << "primary_conninfo = " << ConfQuote(conninfo) << "\n";
     out << "recovery_target_timeline = 'latest'\n";

@@ -1,6 +1,8 @@
 #include "pg/postgres_instance.h"
 
+#include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,16 +11,15 @@
 #include <sstream>
 #include <thread>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "pg/pg_files.h"
 
 namespace baton {
 
 namespace fs = std::filesystem;
 
-const char* PgRoleName(PgRole role) { return role == PgRole::kPrimary ? "primary" : "replica"; }
+const char* PgRoleName(PgRole role) {
+  return role == PgRole::kPrimary ? "primary" : "replica";
+}
 
 namespace {
 
@@ -111,7 +112,9 @@ pid_t PostgresInstance::FindPostmaster() {
   return 0;
 }
 
-pid_t PostgresInstance::postmaster_pid() { return FindPostmaster(); }
+pid_t PostgresInstance::postmaster_pid() {
+  return FindPostmaster();
+}
 
 PgConnection* PostgresInstance::Connection() {
   if (connection_ && connection_->healthy()) return connection_.get();
@@ -211,14 +214,14 @@ Status PostgresInstance::WaitUntilAccepting(pid_t pid, Duration timeout) {
   while (std::chrono::steady_clock::now() < deadline) {
     ReapIfChild(pid);
     if (!ProcessAlive(pid)) {
-      return Internal(fmt::format("postgres exited during start-up; log {}: {}", log_path(),
-                                  LogTail()));
+      return Internal(
+          fmt::format("postgres exited during start-up; log {}: {}", log_path(), LogTail()));
     }
     if (Connection() != nullptr) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval, not a wait
   }
-  return Timeout(fmt::format("postgres did not accept connections within {:.0f} s",
-                             Seconds(timeout)));
+  return Timeout(
+      fmt::format("postgres did not accept connections within {:.0f} s", Seconds(timeout)));
 }
 
 Status PostgresInstance::Start(PgRole role, const std::optional<Upstream>& upstream) {
@@ -250,8 +253,8 @@ Status PostgresInstance::Stop(StopMode mode) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return Timeout(fmt::format("postgres (pid {}) did not stop within {:.0f} s", pid,
-                             Seconds(kStopTimeout)));
+  return Timeout(
+      fmt::format("postgres (pid {}) did not stop within {:.0f} s", pid, Seconds(kStopTimeout)));
 }
 
 Status PostgresInstance::Bootstrap() {
@@ -296,8 +299,8 @@ Status PostgresInstance::CloneFrom(const Upstream& upstream) {
                upstream.address.ToString());
   auto result = RunCommand(
       {Bin("pg_basebackup"), "-D", config_.data_dir, "-h", upstream.address.host, "-p",
-       std::to_string(upstream.address.port), "-U", config_.replication.username, "-X",
-       "stream", "-c", "fast", "--no-password"},
+       std::to_string(upstream.address.port), "-U", config_.replication.username, "-X", "stream",
+       "-c", "fast", "--no-password"},
       {{"PGPASSWORD", config_.replication.password}, {"PGCONNECT_TIMEOUT", "3"}}, kCloneTimeout);
   Status status = CommandStatus(result, "pg_basebackup");
   if (!status.ok()) {
@@ -310,8 +313,8 @@ Status PostgresInstance::CloneFrom(const Upstream& upstream) {
 }
 
 Status PostgresInstance::Promote() {
-  auto result = RunCommand({Bin("pg_ctl"), "promote", "-w", "-t", "60", "-D", config_.data_dir},
-                           {}, std::chrono::seconds(70));
+  auto result = RunCommand({Bin("pg_ctl"), "promote", "-w", "-t", "60", "-D", config_.data_dir}, {},
+                           std::chrono::seconds(70));
   if (Status s = CommandStatus(result, "pg_ctl promote"); !s.ok()) return s;
   const std::string auto_conf = Path("postgresql.auto.conf");
   return WriteFile(auto_conf, RewriteAutoConf(ReadFile(auto_conf), config_, std::nullopt));

@@ -1,15 +1,14 @@
 // Integration: a real etcd and three real PostgreSQL 15 servers under baton agents, on
 // loopback ports chosen at run time. Runs as an unprivileged user (scripts/unprivileged.sh).
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
-#include <gtest/gtest.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/local_cluster.h"
 #include "dcs/cluster_store.h"
@@ -152,8 +151,8 @@ TEST_F(ClusterTest, BootstrapGivesExactlyOnePrimaryAndTwoStreamingReplicas) {
 }
 
 TEST_F(ClusterTest, StatusJsonReportsTheSameRoles) {
-  auto result = RunCommand({BatonBinary(), "status", "-c", cluster_->nodes[0].config_path, "--json"},
-                           {}, seconds(20));
+  auto result = RunCommand(
+      {BatonBinary(), "status", "-c", cluster_->nodes[0].config_path, "--json"}, {}, seconds(20));
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   ASSERT_EQ(result->exit_code, 0) << result->output;
   auto status = nlohmann::json::parse(result->output);
@@ -198,16 +197,21 @@ TEST_F(ClusterTest, RowWrittenOnThePrimaryIsReadOnBothReplicas) {
   const size_t leader = LeaderIndex();
   const std::string primary = cluster_->ConnInfo(leader);
   ASSERT_TRUE(Query(primary, "CREATE TABLE IF NOT EXISTS replicated (id text PRIMARY KEY)").ok());
-  const std::string id = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string id =
+      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   ASSERT_TRUE(Query(primary, "INSERT INTO replicated VALUES ('" + id + "')").ok());
   for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
     if (i == leader) continue;
-    EXPECT_TRUE(PollUntil(seconds(30), [&] {
-      return QueryOne(cluster_->ConnInfo(i), "SELECT count(*) FROM replicated WHERE id = '" + id +
-                                                 "'") == "1";
-    })) << cluster_->nodes[i].name << " never saw the row";
+    EXPECT_TRUE(PollUntil(seconds(30),
+                          [&] {
+                            return QueryOne(cluster_->ConnInfo(i),
+                                            "SELECT count(*) FROM replicated WHERE id = '" + id +
+                                                "'") == "1";
+                          }))
+        << cluster_->nodes[i].name << " never saw the row";
     // And a replica refuses writes.
-    EXPECT_FALSE(Query(cluster_->ConnInfo(i), "INSERT INTO replicated VALUES ('x" + id + "')").ok());
+    EXPECT_FALSE(
+        Query(cluster_->ConnInfo(i), "INSERT INTO replicated VALUES ('x" + id + "')").ok());
   }
 }
 
@@ -219,10 +223,13 @@ TEST_F(ClusterTest, KilledPostmasterComesBackInItsRole) {
     const pid_t before = PostmasterPid(node);
     ASSERT_GT(before, 0);
     ASSERT_EQ(kill(before, SIGKILL), 0);
-    EXPECT_TRUE(PollUntil(seconds(30), [&] {
-      const pid_t now = PostmasterPid(node);
-      return now != 0 && now != before && RecoveryState(i) == (i == leader ? "f" : "t");
-    })) << node.name << " was not restarted in its role";
+    EXPECT_TRUE(PollUntil(seconds(30),
+                          [&] {
+                            const pid_t now = PostmasterPid(node);
+                            return now != 0 && now != before &&
+                                   RecoveryState(i) == (i == leader ? "f" : "t");
+                          }))
+        << node.name << " was not restarted in its role";
     EXPECT_EQ(LeaderIndex(), leader) << "the leader changed although its agent lived";
     ASSERT_TRUE(cluster_->WaitHealthy(seconds(60)).ok());
   }
@@ -291,9 +298,12 @@ TEST(CliTest, ConfigCheckRefusesABadFileNamingTheKey) {
 }
 
 TEST(CliTest, EveryVerbHasHelp) {
-  for (std::vector<std::string> verb : std::vector<std::vector<std::string>>{
-           {"agent"}, {"status"}, {"history"}, {"config", "check"}, {"demo", "start"},
-           {"demo", "stop"}}) {
+  for (std::vector<std::string> verb : std::vector<std::vector<std::string>>{{"agent"},
+                                                                             {"status"},
+                                                                             {"history"},
+                                                                             {"config", "check"},
+                                                                             {"demo", "start"},
+                                                                             {"demo", "stop"}}) {
     std::vector<std::string> argv = {BatonBinary()};
     argv.insert(argv.end(), verb.begin(), verb.end());
     argv.push_back("--help");
