@@ -31,7 +31,7 @@ struct Credentials {
 struct Timing {
   int ttl_seconds = 10;                         // leader lease TTL; etcd's minimum is 2
   double loop_wait_seconds = 1.0;               // agent loop period when nothing wakes it earlier
-  double retry_timeout_seconds = 3.0;           // how long one etcd or PostgreSQL call may take
+  double retry_timeout_seconds = 3.0;           // how long one etcd call may take
   double primary_start_timeout_seconds = 30.0;  // restart-in-place budget for a dead primary
   uint64_t maximum_lag_on_failover = 1 << 20;   // bytes behind the leader still promotable
 };
