@@ -193,7 +193,8 @@ const std::vector<Field>& Schema() {
        [](Config& c, const std::string& v) {
          return ParseSeconds(v, 0.05, 600, &c.timing.loop_wait_seconds);
        }},
-      {"timing.retry_timeout", "3", false, "Seconds one etcd call may take before it counts as failed.",
+      {"timing.retry_timeout", "3", false,
+       "Seconds one etcd call may take before it counts as failed.",
        [](Config& c, const std::string& v) {
          return ParseSeconds(v, 0.1, 600, &c.timing.retry_timeout_seconds);
        }},

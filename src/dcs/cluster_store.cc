@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <set>
 
 namespace baton {
 
@@ -14,6 +13,7 @@ constexpr const char* kLeader = "leader";
 constexpr const char* kMembers = "members/";
 constexpr const char* kConfig = "config";
 constexpr const char* kHistory = "history/";
+constexpr const char* kStatus = "status";
 }  // namespace
 
 const MemberInfo* ClusterView::Member(const std::string& name) const {
@@ -62,6 +62,13 @@ Result<ClusterView> ClusterStore::Load() {
     } else if (key == kConfig) {
       auto config = nlohmann::json::parse(kv.value, nullptr, false);
       if (config.is_object()) view.config = config;
+    } else if (key == kStatus) {
+      auto j = nlohmann::json::parse(kv.value, nullptr, false);
+      if (j.is_object()) {
+        view.last_leader =
+            LeaderStatus{j.value("name", ""), Lsn::Parse(j.value("lsn", "0/0")).value_or(Lsn{}),
+                         j.value("timeline", 0u), j.value("time_unix", 0.0)};
+      }
     } else if (key.rfind(kHistory, 0) == 0) {
       auto record = nlohmann::json::parse(kv.value, nullptr, false);
       if (record.is_object()) view.history.push_back(record);
@@ -139,13 +146,27 @@ Status ClusterStore::AppendHistory(const nlohmann::json& record) {
                   0);
 }
 
-void ClusterStore::Watch(std::function<void()> on_change) {
-  // Member keys change every loop; only the keys that call for an immediate decision wake it.
-  const std::set<std::string> urgent = {prefix_ + kLeader, prefix_ + kInitialize,
-                                        prefix_ + kConfig};
-  dcs_.WatchPrefix(prefix_, [urgent, on_change = std::move(on_change)](const WatchEvent& event) {
-    if (urgent.count(event.kv.key)) on_change();
-  });
+Status ClusterStore::WriteLeaderStatus(const LeaderStatus& status) {
+  const nlohmann::json j = {{"name", status.name},
+                            {"lsn", status.lsn.ToString()},
+                            {"timeline", status.timeline},
+                            {"time_unix", status.time_unix}};
+  return dcs_.Put(prefix_ + kStatus, j.dump(), 0);
+}
+
+bool ClusterStore::IsUrgentKey(const std::string& key) {
+  return key == kLeader || key == kInitialize || key == kConfig;
+}
+
+bool ClusterStore::IsMemberKey(const std::string& key) {
+  return key.rfind(kMembers, 0) == 0;
+}
+
+void ClusterStore::Watch(std::function<void(const std::string& key)> on_change) {
+  dcs_.WatchPrefix(prefix_,
+                   [prefix = prefix_, on_change = std::move(on_change)](const WatchEvent& event) {
+                     on_change(event.kv.key.substr(prefix.size()));
+                   });
 }
 
 }  // namespace baton

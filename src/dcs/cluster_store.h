@@ -5,6 +5,7 @@
 //   leader            node name of the leader, on the leader's session lease
 //   members/<name>    MemberInfo JSON, on that member's session lease
 //   config            dynamic cluster settings (JSON)
+//   status            the leader's last position (LeaderStatus JSON), written every tick
 //   history/<n>       one JSON record per role change
 // The session lease is granted on first refresh and renewed by every RefreshSession(); when
 // etcd reports it ended, a new one is granted (and any leader key on the old one is gone).
@@ -30,10 +31,20 @@ struct LeaderKey {
   LeaseId lease = 0;
 };
 
+// The leader's last published position; outlives the leader's lease, so after a failure the
+// survivors still know how far the old primary had got.
+struct LeaderStatus {
+  std::string name;
+  Lsn lsn;
+  uint32_t timeline = 0;
+  double time_unix = 0;  // wall-clock seconds when written
+};
+
 struct ClusterView {
   std::optional<std::string> initialized_by;
   std::optional<LeaderKey> leader;
   std::map<std::string, MemberInfo> members;
+  std::optional<LeaderStatus> last_leader;
   nlohmann::json config = nlohmann::json::object();
   std::vector<nlohmann::json> history;  // oldest first
 
@@ -80,9 +91,14 @@ class ClusterStore {
   // Deletes the leader key if it names this node.
   Status ReleaseLeader();
   Status WriteConfig(const nlohmann::json& config);
+  Status WriteLeaderStatus(const LeaderStatus& status);
   Status AppendHistory(const nlohmann::json& record);
-  // `on_change` runs (on another thread) when the leader, initialize or config key changes.
-  void Watch(std::function<void()> on_change);
+  // `on_change` runs (on another thread) for every change of a key of this cluster, with the
+  // key relative to prefix() ("leader", "members/node2", ...).
+  void Watch(std::function<void(const std::string& key)> on_change);
+  // Keys whose change calls for an immediate decision.
+  static bool IsUrgentKey(const std::string& key);
+  static bool IsMemberKey(const std::string& key);
 
  private:
   Dcs& dcs_;

@@ -22,6 +22,8 @@ nlohmann::json MemberInfo::ToJson() const {
           {"replay_lsn", replay_lsn.ToString()},
           {"streaming", streaming},
           {"upstream", upstream},
+          {"leader_seen", leader_seen},
+          {"rejoined", rejoined},
           {"nofailover", nofailover},
           {"priority", priority},
           {"note", note},
@@ -44,6 +46,8 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     m.replay_lsn = Lsn::Parse(j.value("replay_lsn", "0/0")).value_or(Lsn{});
     m.streaming = j.value("streaming", false);
     m.upstream = j.value("upstream", "");
+    m.leader_seen = j.value("leader_seen", "");
+    m.rejoined = j.value("rejoined", "");
     m.nofailover = j.value("nofailover", false);
     m.priority = j.value("priority", 1);
     m.note = j.value("note", "");

@@ -79,7 +79,18 @@ Agent::Tick Agent::RunOnce() {
       leaderless_since_.reset();
       previous_leader_ = o.cluster.leader->name;
     }
+    leaderless_ = !o.cluster.leader.has_value();
+    if (o.cluster.last_leader) leader_last_seen_unix_ = o.cluster.last_leader->time_unix;
   }
+  o.leaderless_since = leaderless_since_;
+  const bool replica_not_streaming =
+      o.instance.accepting && o.instance.role == PgRole::kReplica && !o.instance.streaming;
+  if (!replica_not_streaming) {
+    not_streaming_since_.reset();
+  } else if (!not_streaming_since_) {
+    not_streaming_since_ = o.now;
+  }
+  o.not_streaming_since = not_streaming_since_;
 
   MemberInfo self = DescribeSelf(o);
   self.api_url = config_.ApiUrl();
@@ -89,11 +100,19 @@ Agent::Tick Agent::RunOnce() {
     std::lock_guard lock(mu_);
     if (!snapshot_.last_decision.empty()) self.note = snapshot_.last_decision;
   }
-  self.updated_unix =
+  self.rejoined = rejoined_;
+  const double now_unix =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  self.updated_unix = now_unix;
   if (o.dcs_reachable) {
     if (Status s = store_.PublishMember(self); !s.ok()) {
       spdlog::warn("publishing member state: {}", s.ToString());
+    }
+    if (leader && o.instance.accepting && o.instance.role == PgRole::kPrimary) {
+      const LeaderStatus status{config_.node_name, o.instance.lsn, o.instance.timeline, now_unix};
+      if (Status s = store_.WriteLeaderStatus(status); !s.ok()) {
+        spdlog::warn("publishing leader status: {}", s.ToString());
+      }
     }
   }
 
@@ -172,6 +191,8 @@ Status Agent::Execute(Step step, const Decision& decision, const InstanceState& 
       return instance_.Start(PgRole::kReplica, decision.upstream);
     case Step::kFollow:
       return instance_.Follow(*decision.upstream);
+    case Step::kRewind:
+      return Rejoin(*decision.upstream);
     case Step::kPromote: {
       if (Status s = lease_valid(); !s.ok()) return s;
       if (Status s = instance_.Promote(); !s.ok()) return s;
@@ -191,17 +212,41 @@ Status Agent::Execute(Step step, const Decision& decision, const InstanceState& 
   return Internal("unknown step");
 }
 
+Status Agent::Rejoin(const Upstream& leader) {
+  Status rewound = instance_.Rewind(leader);
+  if (rewound.ok()) {
+    rejoined_ = "pg_rewind";
+    RecordRoleChange("rejoin", "rewound with pg_rewind to follow " + leader.name);
+    return rewound;
+  }
+  spdlog::warn("pg_rewind failed ({}); re-cloning from {}", rewound.message(), leader.name);
+  auto aside = instance_.MoveAside();
+  if (!aside.ok()) return aside.status().WithContext("pg_rewind failed and re-clone impossible");
+  if (Status s = instance_.CloneFrom(leader); !s.ok()) return s;
+  rejoined_ = "re-clone";
+  RecordRoleChange("rejoin", fmt::format("pg_rewind failed; re-cloned from {}, old data kept in {}",
+                                         leader.name, *aside));
+  return Status::Ok();
+}
+
 void Agent::RecordRoleChange(const std::string& event, const std::string& reason) {
   const InstanceState after = instance_.Probe();
-  nlohmann::json record = {{"time", UtcNow()},
-                           {"event", event},
-                           {"node", config_.node_name},
-                           {"old_leader", previous_leader_},
-                           {"new_leader", event == "demote" ? "" : config_.node_name},
-                           {"timeline", after.timeline},
-                           {"lsn", after.lsn.ToString()},
-                           {"reason", reason}};
-  if (leaderless_since_) {
+  nlohmann::json record = {
+      {"time", UtcNow()},
+      {"event", event},
+      {"node", config_.node_name},
+      {"old_leader", previous_leader_},
+      {"new_leader", event == "demote" || event == "rejoin" ? previous_leader_ : config_.node_name},
+      {"timeline", after.timeline},
+      {"lsn", after.lsn.ToString()},
+      {"reason", reason}};
+  if (event == "failover" && leader_last_seen_unix_ > 0) {
+    // From the old leader's last published status to now: how long no primary was known
+    // to accept writes (an upper bound, within one loop_wait of the truth).
+    const double now_unix =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    record["unavailable_seconds"] = now_unix - leader_last_seen_unix_;
+  } else if (leaderless_since_) {
     record["unavailable_seconds"] = Seconds(clock_.Now() - *leaderless_since_);
   }
   if (Status s = store_.AppendHistory(record); !s.ok()) {
@@ -218,7 +263,12 @@ void Agent::Wake() {
 }
 
 void Agent::Run(const std::atomic<bool>& stop) {
-  store_.Watch([this] { Wake(); });
+  store_.Watch([this](const std::string& key) {
+    // While leaderless, a member's fresh position may decide who takes over: look at once.
+    if (ClusterStore::IsUrgentKey(key) || (leaderless_ && ClusterStore::IsMemberKey(key))) {
+      Wake();
+    }
+  });
   instance_.SetExitCallback([this] { Wake(); });
   const Duration loop_wait = SecondsToDuration(config_.timing.loop_wait_seconds);
   while (!stop) {

@@ -56,6 +56,8 @@ class Agent {
  private:
   Status Execute(Step step, const Decision& decision, const InstanceState& before);
   void RecordRoleChange(const std::string& event, const std::string& reason);
+  // pg_rewind from the leader; when that fails, moves the data aside and clones instead.
+  Status Rejoin(const Upstream& leader);
   Duration LeaseMargin() const;
 
   const Config config_;
@@ -66,7 +68,11 @@ class Agent {
   TimePoint lease_deadline_{};
   std::optional<TimePoint> primary_down_since_;
   std::optional<TimePoint> leaderless_since_;
+  std::optional<TimePoint> not_streaming_since_;
+  std::atomic<bool> leaderless_{false};  // read by the watch thread
   std::string previous_leader_;
+  double leader_last_seen_unix_ = 0;  // wall time of the leader's last published status
+  std::string rejoined_;              // how this agent last rejoined its node, for status
 
   mutable std::mutex mu_;
   AgentSnapshot snapshot_;

@@ -8,9 +8,9 @@
 namespace baton {
 
 std::vector<CandidateVerdict> JudgeCandidates(const std::vector<MemberInfo>& members,
-                                              uint64_t maximum_lag_bytes) {
+                                              uint64_t maximum_lag_bytes, Lsn leader_lsn) {
   uint32_t newest_timeline = 0;
-  Lsn most_advanced;
+  Lsn most_advanced = leader_lsn;
   for (const auto& m : members) {
     if (m.state != "running") continue;
     newest_timeline = std::max(newest_timeline, m.timeline);
@@ -36,24 +36,21 @@ std::vector<CandidateVerdict> JudgeCandidates(const std::vector<MemberInfo>& mem
   return verdicts;
 }
 
-std::optional<std::string> BestCandidate(const std::vector<MemberInfo>& members,
-                                         uint64_t maximum_lag_bytes) {
-  const auto verdicts = JudgeCandidates(members, maximum_lag_bytes);
-  const MemberInfo* best = nullptr;
-  auto rank = [](const MemberInfo& m) {
-    // Higher is better: LSN, then priority, then the lower name (negated by comparison below).
-    return std::make_tuple(m.lsn, m.priority);
-  };
+std::vector<std::string> RankCandidates(const std::vector<MemberInfo>& members,
+                                        uint64_t maximum_lag_bytes, Lsn leader_lsn) {
+  const auto verdicts = JudgeCandidates(members, maximum_lag_bytes, leader_lsn);
+  std::vector<const MemberInfo*> eligible;
   for (size_t i = 0; i < members.size(); ++i) {
-    if (!verdicts[i].eligible) continue;
-    const MemberInfo& m = members[i];
-    if (best == nullptr || rank(m) > rank(*best) ||
-        (rank(m) == rank(*best) && m.name < best->name)) {
-      best = &m;
-    }
+    if (verdicts[i].eligible) eligible.push_back(&members[i]);
   }
-  if (best == nullptr) return std::nullopt;
-  return best->name;
+  // Best first: highest LSN, then highest priority, then lowest name.
+  std::sort(eligible.begin(), eligible.end(), [](const MemberInfo* a, const MemberInfo* b) {
+    return std::make_tuple(b->lsn, b->priority, a->name) <
+           std::make_tuple(a->lsn, a->priority, b->name);
+  });
+  std::vector<std::string> names;
+  for (const MemberInfo* m : eligible) names.push_back(m->name);
+  return names;
 }
 
 }  // namespace baton

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "ha/candidate.h"
@@ -28,6 +29,8 @@ const char* StepName(Step step) {
       return "start-replica";
     case Step::kFollow:
       return "follow";
+    case Step::kRewind:
+      return "rewind";
     case Step::kPromote:
       return "promote";
     case Step::kDemote:
@@ -47,6 +50,23 @@ Decision Do(std::vector<Step> steps, std::string reason,
 
 Decision Wait(std::string reason) {
   return Do({}, std::move(reason));
+}
+
+Duration FromSeconds(double seconds) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+}
+
+// How long a leaderless member waits for the others to publish their positions.
+Duration PositionWait(const Observation& o) {
+  return FromSeconds(o.timing.loop_wait_seconds);
+}
+// How long each better-ranked candidate gets to take the key before the next one goes.
+Duration TakeoverWait(const Observation& o) {
+  return 2 * PositionWait(o);
+}
+// How long a replica on an older timeline may fail to stream before it is rewound.
+Duration DivergedGrace(const Observation& o) {
+  return std::max<Duration>(std::chrono::seconds(5), 3 * PositionWait(o));
 }
 
 std::optional<Upstream> UpstreamOf(const MemberInfo& leader) {
@@ -71,9 +91,8 @@ Decision DecideAsLeader(const Observation& o) {
     return Do({Step::kReleaseLeader}, "holds the leader key but has no data: giving it up");
   }
   if (!inst.running) {
-    const auto budget = std::chrono::duration_cast<Duration>(
-        std::chrono::duration<double>(o.timing.primary_start_timeout_seconds));
-    if (o.primary_down_since && o.now - *o.primary_down_since > budget) {
+    if (o.primary_down_since &&
+        o.now - *o.primary_down_since > FromSeconds(o.timing.primary_start_timeout_seconds)) {
       return Do({Step::kReleaseLeader},
                 fmt::format("primary did not come back within primary_start_timeout ({} s): "
                             "giving up the leader key",
@@ -102,11 +121,21 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
   }
   const bool leader_serving = leader_member->state == "running" && leader_member->role == "primary";
   if (!inst.data_present) {
-    if (!leader_serving)
+    if (!leader_serving) {
       return Wait(fmt::format("waiting for leader {} to run as primary", leader.name));
+    }
     return Do({Step::kClone}, fmt::format("cloning from leader {}", leader.name), upstream);
   }
+  // A node on an older timeline than the leader may hold WAL the leader never had (a former
+  // primary, or a replica that received more than the new primary): pg_rewind decides.
+  const bool older_timeline = inst.timeline != 0 && inst.timeline < leader_member->timeline;
   if (!inst.running) {
+    if (older_timeline && leader_serving) {
+      return Do({Step::kRewind, Step::kStartReplica},
+                fmt::format("on timeline {} while leader {} is on {}: rewinding, then following",
+                            inst.timeline, leader.name, leader_member->timeline),
+                upstream);
+    }
     return Do({Step::kStartReplica}, fmt::format("starting as a replica of {}", leader.name),
               upstream);
   }
@@ -116,6 +145,13 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
         {Step::kDemote},
         fmt::format("{} holds the leader key: demoting this primary to its replica", leader.name),
         upstream);
+  }
+  if (older_timeline && leader_serving && o.not_streaming_since &&
+      o.now - *o.not_streaming_since > DivergedGrace(o)) {
+    return Do({Step::kRewind, Step::kStartReplica},
+              fmt::format("cannot stream from {} (timeline {}, leader on {}): rewinding",
+                          leader.name, inst.timeline, leader_member->timeline),
+              upstream);
   }
   if (inst.configured_upstream != upstream->address.ToString()) {
     return Do({Step::kFollow}, fmt::format("repointing replication to leader {}", leader.name),
@@ -133,25 +169,53 @@ Decision DecideWithoutLeader(const Observation& o) {
   }
   if (!inst.accepting) return Wait("waiting for postgres to accept connections");
 
+  // Compare only positions published after the leader was gone; wait briefly for the rest.
+  const Duration leaderless_for =
+      o.leaderless_since ? o.now - *o.leaderless_since : Duration::zero();
   std::vector<MemberInfo> members;
+  std::vector<std::string> pending;
   for (const auto& [name, m] : o.cluster.members) {
-    if (name != o.self) members.push_back(m);
+    if (name == o.self) continue;
+    if (m.leader_seen.empty()) {
+      members.push_back(m);
+    } else {
+      pending.push_back(name);
+    }
+  }
+  if (!pending.empty() && leaderless_for < PositionWait(o)) {
+    return Wait(fmt::format("no leader; waiting for {} to report its position", pending.front()));
   }
   members.push_back(DescribeSelf(o));
-  const auto verdicts = JudgeCandidates(members, o.timing.maximum_lag_on_failover);
-  const auto best = BestCandidate(members, o.timing.maximum_lag_on_failover);
-  if (!best) {
+  const uint64_t max_lag = o.timing.maximum_lag_on_failover;
+  const Lsn leader_lsn = o.cluster.last_leader ? o.cluster.last_leader->lsn : Lsn{};
+  const auto verdicts = JudgeCandidates(members, max_lag, leader_lsn);
+  const auto ranked = RankCandidates(members, max_lag, leader_lsn);
+  if (ranked.empty()) {
     std::string why;
     for (const auto& v : verdicts) why += fmt::format("; {}: {}", v.name, v.why_not);
     return Wait("no leader and no member is eligible to take over" + why);
   }
-  if (*best != o.self) return Wait(fmt::format("no leader; {} is the best candidate", *best));
+  const auto self_rank =
+      static_cast<size_t>(std::find(ranked.begin(), ranked.end(), o.self) - ranked.begin());
+  if (self_rank == ranked.size()) {
+    return Wait(fmt::format("no leader; this node is not eligible ({}); {} is the best candidate",
+                            verdicts.back().why_not, ranked.front()));
+  }
+  // Each better-ranked candidate gets TakeoverWait to take the key; past it, it is passed over.
+  const auto passed_over = static_cast<size_t>(leaderless_for / TakeoverWait(o));
+  if (self_rank > passed_over) {
+    return Wait(fmt::format("no leader; {} is the best candidate", ranked[passed_over]));
+  }
   if (inst.role == PgRole::kPrimary) {
     return Do({Step::kAcquireLeader},
               "no leader; this primary is the best candidate: taking the key");
   }
   return Do({Step::kAcquireLeader, Step::kPromote},
-            "no leader; this replica is the best candidate: taking the key and promoting");
+            self_rank == 0
+                ? "no leader; this replica is the best candidate: taking the key and promoting"
+                : fmt::format("no leader; {} did not take over in time: taking the key and "
+                              "promoting",
+                              ranked.front()));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ enum class Step {
   kStartPrimary,
   kStartReplica,  // follows `upstream` when set
   kFollow,        // repoint a running replica at `upstream` (reload)
+  kRewind,        // stop, pg_rewind from `upstream`; if that fails move data aside, re-clone
   kPromote,
   kDemote,  // stop fast, start as a replica of `upstream` (or of nobody)
   kFence,   // stop immediately, start as a replica of nobody: writes refused at once

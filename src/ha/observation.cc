@@ -27,6 +27,7 @@ MemberInfo DescribeSelf(const Observation& o) {
     m.replication = inst.replication;
   }
   m.note = inst.problem;
+  if (o.dcs_reachable && o.cluster.leader) m.leader_seen = o.cluster.leader->name;
   return m;
 }
 

@@ -30,7 +30,8 @@ struct Upstream {
   HostPort address;  // where its PostgreSQL listens
 };
 
-// What one probe sees. Fields past `running` are meaningful only when `accepting`.
+// What one probe sees. Fields past `running` are meaningful only when `accepting`, except
+// `timeline` and `lsn`, which for a stopped server come from pg_controldata (last checkpoint).
 struct InstanceState {
   bool data_present = false;  // the data directory holds a cluster (PG_VERSION exists)
   bool running = false;       // a postmaster for this data directory is alive
@@ -63,6 +64,12 @@ class Instance {
   virtual Status Promote() = 0;
   // Points a running replica at a new upstream with a reload, not a restart.
   virtual Status Follow(const Upstream& upstream) = 0;
+  // Stops the server if it runs, then pg_rewind from `upstream` (crash recovery first if the
+  // server did not stop cleanly). OK also when pg_rewind finds nothing to rewind.
+  virtual Status Rewind(const Upstream& upstream) = 0;
+  // Renames the data directory to <data_dir>.diverged-<UTC time> (never deletes it) and leaves
+  // an empty data directory. Returns the new name of the old directory.
+  virtual Result<std::string> MoveAside() = 0;
   // `on_exit` runs (on another thread) whenever the postmaster exits.
   virtual void SetExitCallback(std::function<void()> on_exit) = 0;
 };

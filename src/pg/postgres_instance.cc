@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -138,6 +139,7 @@ InstanceState PostgresInstance::Probe() {
   if (!state.running) {
     connection_.reset();
     state.problem = "postgres is not running";
+    ReadControlData(&state);
     return state;
   }
   WatchPostmaster(pid);
@@ -182,6 +184,26 @@ InstanceState PostgresInstance::Probe() {
     }
   }
   return state;
+}
+
+void PostgresInstance::ReadControlData(InstanceState* state) {
+  auto result = RunCommand({Bin("pg_controldata"), "-D", config_.data_dir}, {{"LC_ALL", "C"}},
+                           std::chrono::seconds(10));
+  if (!result.ok() || result->exit_code != 0) return;
+  std::istringstream lines(result->output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    if (key == "Latest checkpoint's TimeLineID") {
+      state->timeline = static_cast<uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+    } else if (key == "Latest checkpoint location") {
+      state->lsn = Lsn::Parse(value).value_or(Lsn{});
+    }
+  }
 }
 
 Status PostgresInstance::WriteConfigFiles(PgRole role, const std::optional<Upstream>& upstream) {
@@ -331,6 +353,39 @@ Status PostgresInstance::Follow(const Upstream& upstream) {
   if (kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
   spdlog::info("now following {} ({}) after a reload", upstream.name, upstream.address.ToString());
   return Status::Ok();
+}
+
+Status PostgresInstance::Rewind(const Upstream& upstream) {
+  if (Status s = Stop(StopMode::kFast); !s.ok()) return s;
+  const std::string source = ConnInfo({{"host", upstream.address.host},
+                                       {"port", std::to_string(upstream.address.port)},
+                                       {"user", config_.superuser.username},
+                                       {"dbname", "postgres"},
+                                       {"connect_timeout", "3"}});
+  spdlog::info("pg_rewind from {} ({})", upstream.name, upstream.address.ToString());
+  auto result = RunCommand(
+      {Bin("pg_rewind"), "-D", config_.data_dir, "--source-server=" + source, "--progress"},
+      {{"PGPASSWORD", config_.superuser.password}}, kCloneTimeout,
+      [](const std::string& line) { spdlog::info("pg_rewind: {}", line); });
+  return CommandStatus(result, "pg_rewind");
+}
+
+Result<std::string> PostgresInstance::MoveAside() {
+  if (FindPostmaster() != 0) return FailedPrecondition("postgres is running");
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  const std::string aside = config_.data_dir + ".diverged-" + stamp;
+  std::error_code ec;
+  fs::rename(config_.data_dir, aside, ec);
+  if (ec) return Internal(fmt::format("move {} aside: {}", config_.data_dir, ec.message()));
+  fs::create_directory(config_.data_dir, ec);
+  if (ec) return Internal(fmt::format("create {}: {}", config_.data_dir, ec.message()));
+  chmod(config_.data_dir.c_str(), 0700);
+  spdlog::warn("moved the data directory aside to {}", aside);
+  return aside;
 }
 
 }  // namespace baton

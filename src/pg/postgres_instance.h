@@ -30,6 +30,8 @@ class PostgresInstance final : public Instance {
   Status Stop(StopMode mode) override;
   Status Promote() override;
   Status Follow(const Upstream& upstream) override;
+  Status Rewind(const Upstream& upstream) override;
+  Result<std::string> MoveAside() override;
   void SetExitCallback(std::function<void()> on_exit) override;
 
   // The postmaster's pid, 0 when none runs.
@@ -46,6 +48,8 @@ class PostgresInstance final : public Instance {
   Status WriteConfigFiles(PgRole role, const std::optional<Upstream>& upstream);
   Status WaitUntilAccepting(pid_t pid, Duration timeout);
   Status CreateReplicationRole();
+  // Timeline and checkpoint location of a stopped server, from pg_controldata.
+  void ReadControlData(InstanceState* state);
   PgConnection* Connection();
   std::string LogTail() const;
 

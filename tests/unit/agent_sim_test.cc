@@ -79,6 +79,14 @@ class AgentSimTest : public ::testing::Test {
     ASSERT_EQ(Primaries(), 1);
   }
 
+  // A node dies whole: its agent stops ticking and its PostgreSQL is gone. Returns the liveness
+  // vector for Rounds().
+  std::vector<bool> Kill(size_t index, std::vector<bool> alive = {true, true, true}) {
+    alive[index] = false;
+    nodes_[index]->instance.state.running = nodes_[index]->instance.state.accepting = false;
+    return alive;
+  }
+
   SimulatedClock clock_;
   MemoryDcs dcs_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
@@ -160,8 +168,7 @@ TEST_F(AgentSimTest, WhenTheLeaderDiesTheMostCaughtUpReplicaTakesOver) {
   const size_t behind = (dead + 2) % 3;
   nodes_[ahead]->instance.state.lsn = Lsn{0x2000000};
   nodes_[behind]->instance.state.lsn = Lsn{0x1FFFF00};
-  std::vector<bool> alive = {true, true, true};
-  alive[dead] = false;
+  std::vector<bool> alive = Kill(dead);
   // The dead leader's lease ends after its TTL; until then nobody may take over.
   Rounds(2, alive);
   EXPECT_EQ(LeaderIndex(), dead);
@@ -177,6 +184,66 @@ TEST_F(AgentSimTest, WhenTheLeaderDiesTheMostCaughtUpReplicaTakesOver) {
   EXPECT_EQ(history[1]["event"], "failover");
   EXPECT_EQ(history[1]["new_leader"], nodes_[ahead]->config.node_name);
   EXPECT_EQ(history[1]["old_leader"], nodes_[dead]->config.node_name);
+}
+
+TEST_F(AgentSimTest, AWinnerThatDiesBeforePromotingIsReplacedWhenItsLeaseEnds) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  const size_t winner = (dead + 1) % 3;
+  const size_t next = (dead + 2) % 3;
+  nodes_[winner]->instance.state.lsn = Lsn{0x2000000};
+  nodes_[next]->instance.state.lsn = Lsn{0x1FFFF00};
+  nodes_[winner]->instance.fail_promote = true;  // takes the key, then dies before promoting
+  std::vector<bool> alive = Kill(dead);
+  Rounds(24, alive);  // past the dead leader's TTL: the winner has taken the key
+  ASSERT_EQ(LeaderIndex(), winner);
+  EXPECT_EQ(Primaries(), 0);
+  alive = Kill(winner, alive);  // the winner dies too
+  Rounds(24, alive);            // its lease ends, and the next candidate goes
+  EXPECT_EQ(LeaderIndex(), next);
+  EXPECT_EQ(nodes_[next]->instance.state.role, PgRole::kPrimary);
+  EXPECT_EQ(Primaries(), 1);
+}
+
+TEST_F(AgentSimTest, AKeyThatExpiresWhilePromotingLeavesAtMostOnePrimary) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  const size_t slow = (dead + 1) % 3;
+  const size_t other = (dead + 2) % 3;
+  nodes_[slow]->instance.state.lsn = Lsn{0x2000000};
+  nodes_[other]->instance.state.lsn = Lsn{0x1FFFF00};
+  // The promotion takes longer than the lease: the key ends while it runs.
+  nodes_[slow]->instance.during_promote = [this] { clock_.Advance(seconds(11)); };
+  Rounds(24, Kill(dead));
+  // Whoever holds the key now, exactly one node runs as primary and it is the key holder.
+  EXPECT_EQ(Primaries(), 1);
+  const size_t leader = LeaderIndex();
+  EXPECT_EQ(nodes_[leader]->instance.state.role, PgRole::kPrimary);
+  EXPECT_TRUE(leader == slow || leader == other);
+}
+
+TEST_F(AgentSimTest, AFormerPrimaryRejoinsWithRewindOrFallsBackToAReclone) {
+  Bootstrap();
+  const size_t old = LeaderIndex();
+  for (auto& node : nodes_) node->instance.state.lsn = Lsn{0x1000000};
+  Rounds(26, Kill(old));  // failover to another node, timeline 2
+  const size_t leader = LeaderIndex();
+  ASSERT_NE(leader, old);
+  // The old primary's server is down; its agent comes back.
+  auto& inst = nodes_[old]->instance;
+  inst.state.running = inst.state.accepting = false;
+  inst.fail_rewind = true;
+  inst.calls.clear();
+  Rounds(4);
+  const std::vector<std::string> expected_start = {
+      "rewind:" + nodes_[leader]->config.node_name, "move-aside",
+      "clone:" + nodes_[leader]->config.node_name, "start:replica"};
+  ASSERT_GE(inst.calls.size(), expected_start.size());
+  EXPECT_TRUE(std::equal(expected_start.begin(), expected_start.end(), inst.calls.begin()));
+  EXPECT_EQ(inst.state.role, PgRole::kReplica);
+  const auto view = View();
+  EXPECT_EQ(view.Member(nodes_[old]->config.node_name)->rejoined, "re-clone");
+  EXPECT_EQ(view.history.back()["event"], "rejoin");
 }
 
 TEST_F(AgentSimTest, PrimaryCutOffFromEtcdFencesItselfAtItsLeaseDeadline) {

@@ -16,13 +16,18 @@ MemberInfo Member(const std::string& name, uint64_t lsn, int priority = 1, uint3
   return m;
 }
 
-TEST(CandidateTest, HighestLsnWins) {
-  EXPECT_EQ(BestCandidate({Member("a", 100), Member("b", 300), Member("c", 200)}, 1000), "b");
+using Names = std::vector<std::string>;
+
+TEST(CandidateTest, HighestLsnFirst) {
+  EXPECT_EQ(RankCandidates({Member("a", 100), Member("b", 300), Member("c", 200)}, 1000, Lsn{}),
+            (Names{"b", "c", "a"}));
 }
 
 TEST(CandidateTest, EqualLsnFallsToPriorityThenName) {
-  EXPECT_EQ(BestCandidate({Member("a", 100, 1), Member("b", 100, 5)}, 1000), "b");
-  EXPECT_EQ(BestCandidate({Member("c", 100, 2), Member("b", 100, 2)}, 1000), "b");
+  EXPECT_EQ(RankCandidates({Member("a", 100, 1), Member("b", 100, 5)}, 1000, Lsn{}),
+            (Names{"b", "a"}));
+  EXPECT_EQ(RankCandidates({Member("c", 100, 2), Member("b", 100, 2)}, 1000, Lsn{}),
+            (Names{"b", "c"}));
 }
 
 TEST(CandidateTest, IneligibleMembersAreSkippedWithAReason) {
@@ -34,8 +39,8 @@ TEST(CandidateTest, IneligibleMembersAreSkippedWithAReason) {
   MemberInfo lagging = Member("lagging", 100, 1, 2);
   MemberInfo good = Member("good", 900, 1, 2);
   std::vector<MemberInfo> members = {tagged, stopped, old_timeline, lagging, good};
-  EXPECT_EQ(BestCandidate(members, 500), "good");
-  auto verdicts = JudgeCandidates(members, 500);
+  EXPECT_EQ(RankCandidates(members, 500, Lsn{}), Names{"good"});
+  auto verdicts = JudgeCandidates(members, 500, Lsn{});
   EXPECT_EQ(verdicts[0].why_not, "tagged nofailover");
   EXPECT_EQ(verdicts[1].why_not, "postgres is stopped");
   EXPECT_NE(verdicts[2].why_not.find("timeline 1"), std::string::npos);
@@ -43,11 +48,20 @@ TEST(CandidateTest, IneligibleMembersAreSkippedWithAReason) {
   EXPECT_TRUE(verdicts[4].eligible);
 }
 
+TEST(CandidateTest, LagIsMeasuredAgainstTheOldLeadersLastPosition) {
+  // Both survivors are equally far behind the dead leader: neither is eligible.
+  const std::vector<MemberInfo> members = {Member("a", 1000), Member("b", 1000)};
+  EXPECT_EQ(RankCandidates(members, 500, Lsn{}), (Names{"a", "b"}));
+  EXPECT_TRUE(RankCandidates(members, 500, Lsn{2000}).empty());
+  EXPECT_NE(JudgeCandidates(members, 500, Lsn{2000})[0].why_not.find("lags 1000 bytes"),
+            std::string::npos);
+}
+
 TEST(CandidateTest, NobodyEligibleMeansNobody) {
   MemberInfo m = Member("a", 1);
   m.nofailover = true;
-  EXPECT_FALSE(BestCandidate({m}, 1000).has_value());
-  EXPECT_FALSE(BestCandidate({}, 1000).has_value());
+  EXPECT_TRUE(RankCandidates({m}, 1000, Lsn{}).empty());
+  EXPECT_TRUE(RankCandidates({}, 1000, Lsn{}).empty());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // A test reads and pokes `state` directly and sees every call in `calls`.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,10 @@ class FakeInstance final : public Instance {
  public:
   InstanceState state;
   std::vector<std::string> calls;
-  bool fail_start = false;  // Start() fails, as a server that cannot come up would
+  bool fail_start = false;   // Start() fails, as a server that cannot come up would
+  bool fail_rewind = false;  // Rewind() fails, as pg_rewind can
+  bool fail_promote = false;
+  std::function<void()> during_promote;  // runs inside Promote(), e.g. to let time pass
 
   InstanceState Probe() override { return state; }
   Status Bootstrap() override {
@@ -47,6 +51,8 @@ class FakeInstance final : public Instance {
   }
   Status Promote() override {
     calls.push_back("promote");
+    if (during_promote) during_promote();
+    if (fail_promote) return Internal("fake promote failure");
     state.role = PgRole::kPrimary;
     state.timeline += 1;
     state.configured_upstream.clear();
@@ -58,6 +64,17 @@ class FakeInstance final : public Instance {
     state.configured_upstream = upstream.address.ToString();
     state.streaming = true;
     return Status::Ok();
+  }
+  Status Rewind(const Upstream& upstream) override {
+    calls.push_back("rewind:" + upstream.name);
+    if (fail_rewind) return Internal("fake pg_rewind failure");
+    state.running = state.accepting = state.streaming = false;
+    return Status::Ok();
+  }
+  Result<std::string> MoveAside() override {
+    calls.push_back("move-aside");
+    state = InstanceState{};
+    return std::string("/fake.diverged");
   }
   void SetExitCallback(std::function<void()>) override {}
 };

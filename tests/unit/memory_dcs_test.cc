@@ -96,12 +96,12 @@ TEST(ClusterStoreTest, OneNodeWinsInitializeAndTheLeaderKey) {
   EXPECT_TRUE(*b.AcquireLeader());
 }
 
-TEST(ClusterStoreTest, WatchWakesOnLeaderChangesNotOnMemberUpdates) {
+TEST(ClusterStoreTest, LeaderChangesAreUrgentMemberUpdatesAreNot) {
   SimulatedClock clock;
   MemoryDcs dcs(clock);
   ClusterStore a(dcs, "c", "a", 10, clock);
   int wakes = 0;
-  a.Watch([&] { ++wakes; });
+  a.Watch([&](const std::string& key) { wakes += ClusterStore::IsUrgentKey(key); });
   ASSERT_TRUE(a.RefreshSession().ok());
   MemberInfo m;
   m.name = "a";

@@ -1,0 +1,148 @@
+// The pure decision core on hand-built observations: one rule per test.
+#include "ha/decide.h"
+
+#include <gtest/gtest.h>
+
+namespace baton {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+MemberInfo Replica(const std::string& name, uint64_t lsn, const std::string& leader_seen = "") {
+  MemberInfo m;
+  m.name = name;
+  m.role = "replica";
+  m.state = "running";
+  m.timeline = 1;
+  m.lsn = Lsn{lsn};
+  m.pg_address = "127.0.0.1:5432";
+  m.leader_seen = leader_seen;
+  return m;
+}
+
+// node1 sees no leader; it runs as a streaming replica at `lsn`.
+Observation Leaderless(uint64_t lsn) {
+  Observation o;
+  o.now = TimePoint(seconds(1000));
+  o.self = "node1";
+  o.timing.loop_wait_seconds = 1;
+  o.dcs_reachable = true;
+  o.cluster.initialized_by = "node0";
+  o.instance.data_present = o.instance.running = o.instance.accepting = true;
+  o.instance.role = PgRole::kReplica;
+  o.instance.timeline = 1;
+  o.instance.lsn = Lsn{lsn};
+  o.leaderless_since = o.now;
+  return o;
+}
+
+TEST(DecideTest, BestReplicaTakesTheKeyAndPromotes) {
+  Observation o = Leaderless(500);
+  o.cluster.members["node2"] = Replica("node2", 400);
+  const Decision d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kAcquireLeader, Step::kPromote})) << d.reason;
+}
+
+TEST(DecideTest, ABetterCandidateGoesFirst) {
+  Observation o = Leaderless(400);
+  o.cluster.members["node2"] = Replica("node2", 500);
+  const Decision d = Decide(o);
+  EXPECT_TRUE(d.idle());
+  EXPECT_NE(d.reason.find("node2 is the best candidate"), std::string::npos) << d.reason;
+}
+
+TEST(DecideTest, ABetterCandidateThatDoesNotActIsPassedOverAfterABoundedWait) {
+  Observation o = Leaderless(400);
+  o.cluster.members["node2"] = Replica("node2", 500);
+  o.now += milliseconds(1999);  // TakeoverWait is 2 x loop_wait
+  EXPECT_TRUE(Decide(o).idle());
+  o.now += milliseconds(2);
+  const Decision d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kAcquireLeader, Step::kPromote}));
+  EXPECT_NE(d.reason.find("node2 did not take over in time"), std::string::npos) << d.reason;
+}
+
+TEST(DecideTest, PositionsPublishedBeforeTheLeaderVanishedAreWaitedForBriefly) {
+  Observation o = Leaderless(500);
+  o.cluster.members["node2"] = Replica("node2", 100, /*leader_seen=*/"node0");
+  Decision d = Decide(o);
+  EXPECT_TRUE(d.idle());
+  EXPECT_NE(d.reason.find("waiting for node2 to report its position"), std::string::npos);
+  o.now += seconds(1);  // after PositionWait the stale record is ignored
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kAcquireLeader, Step::kPromote}));
+}
+
+TEST(DecideTest, NobodyEligibleMeansNobodyIsPromotedAndTheReasonSaysWhy) {
+  Observation o = Leaderless(1000);
+  o.timing.maximum_lag_on_failover = 100;
+  o.cluster.last_leader = LeaderStatus{"node0", Lsn{5000}, 1, 0};
+  o.cluster.members["node2"] = Replica("node2", 1000);
+  const Decision d = Decide(o);
+  EXPECT_TRUE(d.idle());
+  EXPECT_NE(d.reason.find("no member is eligible"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("node1: lags 4000 bytes"), std::string::npos) << d.reason;
+}
+
+TEST(DecideTest, NofailoverTagKeepsANodeFromTakingOver) {
+  Observation o = Leaderless(900);
+  o.tags.nofailover = true;
+  o.cluster.members["node2"] = Replica("node2", 500);
+  const Decision d = Decide(o);
+  EXPECT_TRUE(d.idle());
+  EXPECT_NE(d.reason.find("tagged nofailover"), std::string::npos) << d.reason;
+}
+
+Observation Follower() {
+  Observation o = Leaderless(500);
+  o.leaderless_since.reset();
+  o.cluster.leader = LeaderKey{"node2", 1, 1};
+  MemberInfo leader = Replica("node2", 900);
+  leader.role = "primary";
+  leader.timeline = 2;
+  leader.pg_address = "127.0.0.1:6000";
+  o.cluster.members["node2"] = leader;
+  return o;
+}
+
+TEST(DecideTest, AStoppedNodeOnAnOlderTimelineRewindsBeforeFollowing) {
+  Observation o = Follower();
+  o.instance.running = o.instance.accepting = false;
+  const Decision d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kRewind, Step::kStartReplica})) << d.reason;
+  ASSERT_TRUE(d.upstream.has_value());
+  EXPECT_EQ(d.upstream->address.ToString(), "127.0.0.1:6000");
+}
+
+TEST(DecideTest, AStoppedNodeOnTheLeadersTimelineJustStartsAsReplica) {
+  Observation o = Follower();
+  o.instance.running = o.instance.accepting = false;
+  o.instance.timeline = 2;
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kStartReplica});
+}
+
+TEST(DecideTest, AReplicaThatCannotStreamAcrossTheTimelineSwitchIsRewoundAfterAGrace) {
+  Observation o = Follower();
+  o.instance.configured_upstream = "127.0.0.1:6000";
+  o.instance.streaming = false;
+  o.not_streaming_since = o.now;
+  EXPECT_TRUE(Decide(o).idle());
+  o.now += seconds(6);
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRewind, Step::kStartReplica}));
+}
+
+TEST(DecideTest, AReplicaPointingElsewhereIsRepointedWithoutARestart) {
+  Observation o = Follower();
+  o.instance.timeline = 2;
+  o.instance.configured_upstream = "127.0.0.1:5999";
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kFollow});
+}
+
+TEST(DecideTest, PromotionIsNeverDecidedWithoutEtcd) {
+  Observation o = Leaderless(900);
+  o.dcs_reachable = false;
+  EXPECT_TRUE(Decide(o).idle());
+}
+
+}  // namespace
+}  // namespace baton
