@@ -145,10 +145,11 @@ Result<LocalCluster> LocalCluster::Start(const LocalClusterOptions& options) {
         "  replication:\n    username: replicator\n    password: baton-demo-replication\n"
         "  parameters:\n    shared_buffers: 32MB\n    max_connections: 50\n"
         "restapi:\n  listen: 127.0.0.1:{}\n"
-        "timing:\n  ttl: {}\n  loop_wait: {}\n  retry_timeout: {}\n  primary_start_timeout: {}\n",
+        "timing:\n  ttl: {}\n  loop_wait: {}\n  retry_timeout: {}\n  primary_start_timeout: {}\n"
+        "  maximum_lag_on_failover: {}\n",
         c.cluster, n.name, c.etcd_endpoint, n.data_dir, n.pg_port, node_dir, kSuperuserPassword,
         n.api_port, options.ttl_seconds, options.loop_wait_seconds, options.retry_timeout_seconds,
-        options.primary_start_timeout_seconds);
+        options.primary_start_timeout_seconds, options.maximum_lag_on_failover);
     if (Status s = WriteText(n.config_path, yaml); !s.ok()) return s;
     c.nodes.push_back(n);
   }
@@ -191,12 +192,27 @@ Result<LocalCluster> LocalCluster::Start(const LocalClusterOptions& options) {
   return c;
 }
 
-Status LocalCluster::StartAgent(size_t index) {
+Status LocalCluster::StartAgent(size_t index, const std::map<std::string, std::string>& env) {
   LocalNode& n = nodes.at(index);
-  auto pid = SpawnDetached({baton_binary, "agent", "-c", n.config_path}, n.log_path, run_as);
+  auto pid = SpawnDetached({baton_binary, "agent", "-c", n.config_path}, n.log_path, run_as, env);
   if (!pid.ok()) return pid.status();
   n.agent_pid = *pid;
   return WriteManifest();
+}
+
+pid_t LocalCluster::PostmasterPid(size_t index) const {
+  std::ifstream pidfile(nodes.at(index).data_dir + "/postmaster.pid");
+  pid_t pid = 0;
+  return pidfile >> pid ? pid : 0;
+}
+
+void LocalCluster::KillNode(size_t index) {
+  const pid_t agent = nodes.at(index).agent_pid;
+  const pid_t postmaster = PostmasterPid(index);
+  if (ProcessAlive(agent)) kill(agent, SIGKILL);
+  // postgres runs in its own session: its process group holds every backend and helper.
+  if (postmaster > 0 && ProcessAlive(postmaster)) kill(-postmaster, SIGKILL);
+  ReapIfChild(agent);
 }
 
 Status LocalCluster::WriteManifest() const {
@@ -255,10 +271,9 @@ Status LocalCluster::Stop() {
   }
   for (const auto& n : nodes) StopProcess(n.agent_pid, std::chrono::seconds(60));
   // A PostgreSQL whose agent was killed earlier may still run: stop it too.
-  for (const auto& n : nodes) {
-    std::ifstream pidfile(n.data_dir + "/postmaster.pid");
-    pid_t pg = 0;
-    if (pidfile >> pg && ProcessAlive(pg)) {
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const pid_t pg = PostmasterPid(i);
+    if (pg > 0 && ProcessAlive(pg)) {
       kill(pg, SIGQUIT);
       StopProcess(pg, std::chrono::seconds(10));
     }

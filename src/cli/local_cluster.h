@@ -28,6 +28,7 @@ struct LocalClusterOptions {
   double loop_wait_seconds = 1.0;
   double retry_timeout_seconds = 3.0;
   double primary_start_timeout_seconds = 30.0;
+  uint64_t maximum_lag_on_failover = 1 << 20;
 };
 
 struct LocalNode {
@@ -55,8 +56,12 @@ struct LocalCluster {
   // Reads DIR/demo.json.
   static Result<LocalCluster> Load(const std::string& dir);
 
-  // (Re)starts one node's agent, e.g. after a test killed it.
-  Status StartAgent(size_t index);
+  // (Re)starts one node's agent, e.g. after a test killed it; `env` adds BATON_* overrides.
+  Status StartAgent(size_t index, const std::map<std::string, std::string>& env = {});
+  // Kills one node whole, as a power cut would: its agent and every PostgreSQL process (kill -9).
+  void KillNode(size_t index);
+  // The pid in the node's postmaster.pid, 0 when none.
+  pid_t PostmasterPid(size_t index) const;
   // Stops every agent (SIGTERM, then SIGKILL past the deadline) and etcd.
   Status Stop();
   // Waits until one leader runs as primary and every other node streams from it with no lag.

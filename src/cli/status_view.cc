@@ -11,6 +11,10 @@ std::string RoleOf(const ClusterView& view, const MemberInfo& m) {
   return m.role;
 }
 
+std::string Rejoined(const MemberInfo& m) {
+  return m.rejoined.empty() ? "" : "rejoined via " + m.rejoined;
+}
+
 std::string StateOf(const MemberInfo& m) {
   if (m.state == "running" && m.role == "replica") return m.streaming ? "streaming" : "running";
   return m.state;
@@ -33,6 +37,7 @@ nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& 
          {"lag_bytes", lag.bytes ? nlohmann::json(*lag.bytes) : nlohmann::json()},
          {"lag_seconds", lag.seconds ? nlohmann::json(*lag.seconds) : nlohmann::json()},
          {"upstream", m.upstream},
+         {"rejoined", m.rejoined.empty() ? nlohmann::json() : nlohmann::json(m.rejoined)},
          {"tags", {{"nofailover", m.nofailover}, {"priority", m.priority}}},
          {"note", m.note}});
   }
@@ -51,11 +56,11 @@ std::string ClusterStatusTable(const std::string& cluster, const ClusterView& vi
   for (const auto& [name, m] : view.members) {
     const auto lag = view.LagOf(m);
     const bool healthy = m.state == "running" && (m.role == "primary" || m.streaming);
-    out +=
-        fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
-                    m.pg_address, RoleOf(view, m), StateOf(m), m.timeline, m.lsn.ToString(),
-                    lag.bytes ? std::to_string(*lag.bytes) : "-",
-                    lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-", healthy ? "" : m.note);
+    out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
+                       m.pg_address, RoleOf(view, m), StateOf(m), m.timeline, m.lsn.ToString(),
+                       lag.bytes ? std::to_string(*lag.bytes) : "-",
+                       lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-",
+                       healthy && view.leader ? Rejoined(m) : m.note);
   }
   if (view.members.empty()) out += "(no member is reporting)\n";
   return out;

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <fstream>
 
+extern char** environ;  // NOLINT: POSIX
+
 namespace baton {
 
 namespace {
@@ -25,11 +27,42 @@ std::vector<char*> ToArgv(const std::vector<std::string>& args) {
   return out;
 }
 
-[[noreturn]] void ExecOrDie(const std::vector<std::string>& argv) {
-  auto args = ToArgv(argv);
-  execv(args[0], args.data());
-  const std::string message = fmt::format("exec {}: {}\n", argv[0], std::strerror(errno));
-  ssize_t ignored = write(STDERR_FILENO, message.data(), message.size());
+// The child's environment: ours plus `extra`, built before fork(); after it, in a threaded
+// process, only async-signal-safe calls are allowed.
+std::vector<std::string> ChildEnvironment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    if (extra.count(text.substr(0, text.find('='))) == 0) env.push_back(text);
+  }
+  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
+  return env;
+}
+
+// argv and envp for execve, prepared before fork().
+struct ExecImage {
+  std::vector<std::string> env_text;
+  std::vector<char*> args;
+  std::vector<char*> env;
+};
+
+Result<ExecImage> PrepareExec(const std::vector<std::string>& argv,
+                              const std::map<std::string, std::string>& extra_env) {
+  if (argv.empty()) return InvalidArgument("empty command");
+  if (access(argv[0].c_str(), X_OK) != 0) {
+    return NotFound(fmt::format("{}: {}", argv[0], std::strerror(errno)));
+  }
+  ExecImage image;
+  image.env_text = ChildEnvironment(extra_env);
+  image.args = ToArgv(argv);
+  image.env = ToArgv(image.env_text);
+  return image;
+}
+
+[[noreturn]] void ExecOrDie(ExecImage& image) {
+  execve(image.args[0], image.args.data(), image.env.data());
+  static const char kMessage[] = "baton: exec failed\n";
+  ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   (void)ignored;
   _exit(127);
 }
@@ -40,10 +73,12 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                  const std::map<std::string, std::string>& extra_env,
                                  Duration timeout,
                                  const std::function<void(const std::string&)>& on_output_line) {
-  if (argv.empty()) return InvalidArgument("empty command");
+  auto image = PrepareExec(argv, extra_env);
+  if (!image.ok()) return image.status();
   int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0)
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     return Internal(fmt::format("pipe: {}", std::strerror(errno)));
+  }
   const pid_t pid = fork();
   if (pid < 0) return Internal(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
@@ -52,8 +87,7 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
     dup2(devnull, STDIN_FILENO);
     dup2(pipe_fds[1], STDOUT_FILENO);
     dup2(pipe_fds[1], STDERR_FILENO);
-    for (const auto& [name, value] : extra_env) setenv(name.c_str(), value.c_str(), 1);
-    ExecOrDie(argv);
+    ExecOrDie(image.value());
   }
   close(pipe_fds[1]);
   CommandResult result;
@@ -107,10 +141,16 @@ Result<RunAs> LookupUser(const std::string& name) {
 }
 
 Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path,
-                            const std::optional<RunAs>& run_as) {
-  if (argv.empty()) return InvalidArgument("empty command");
+                            const std::optional<RunAs>& run_as,
+                            const std::map<std::string, std::string>& extra_env) {
+  auto image = PrepareExec(argv, extra_env);
+  if (!image.ok()) return image.status();
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) return Internal(fmt::format("open {}: {}", log_path, std::strerror(errno)));
+  if (run_as && fchown(log_fd, run_as->uid, run_as->gid) != 0) {
+    close(log_fd);
+    return Internal(fmt::format("chown {}: {}", log_path, std::strerror(errno)));
+  }
   const pid_t pid = fork();
   if (pid < 0) {
     close(log_fd);
@@ -126,7 +166,7 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
         (setgroups(0, nullptr) != 0 || setgid(run_as->gid) != 0 || setuid(run_as->uid) != 0)) {
       _exit(126);
     }
-    ExecOrDie(argv);
+    ExecOrDie(image.value());
   }
   close(log_fd);
   return pid;

@@ -44,7 +44,8 @@ Result<RunAs> LookupUser(const std::string& name);
 // Starts argv in a new session with stdin from /dev/null and stdout/stderr appended to
 // `log_path`, optionally as another user. Returns the child's pid; the caller reaps it.
 Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path,
-                            const std::optional<RunAs>& run_as = std::nullopt);
+                            const std::optional<RunAs>& run_as = std::nullopt,
+                            const std::map<std::string, std::string>& extra_env = {});
 
 // True when the process exists and is not a zombie.
 bool ProcessAlive(pid_t pid);

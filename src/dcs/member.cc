@@ -20,6 +20,7 @@ nlohmann::json MemberInfo::ToJson() const {
           {"timeline", timeline},
           {"lsn", lsn.ToString()},
           {"replay_lsn", replay_lsn.ToString()},
+          {"timeline_start", timeline_start.ToString()},
           {"streaming", streaming},
           {"upstream", upstream},
           {"leader_seen", leader_seen},
@@ -44,6 +45,7 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     m.timeline = j.value("timeline", 0u);
     m.lsn = Lsn::Parse(j.value("lsn", "0/0")).value_or(Lsn{});
     m.replay_lsn = Lsn::Parse(j.value("replay_lsn", "0/0")).value_or(Lsn{});
+    m.timeline_start = Lsn::Parse(j.value("timeline_start", "0/0")).value_or(Lsn{});
     m.streaming = j.value("streaming", false);
     m.upstream = j.value("upstream", "");
     m.leader_seen = j.value("leader_seen", "");

@@ -30,6 +30,7 @@ struct MemberInfo {
   uint32_t timeline = 0;
   Lsn lsn;                  // primary: current WAL position; replica: last received
   Lsn replay_lsn;           // replica: last replayed
+  Lsn timeline_start;       // primary: the LSN where its timeline began (its switch point)
   bool streaming = false;   // replica: a WAL receiver is streaming
   std::string upstream;     // replica: the member it streams from
   std::string leader_seen;  // the leader this member saw when it published; "" = none

@@ -83,14 +83,6 @@ Agent::Tick Agent::RunOnce() {
     if (o.cluster.last_leader) leader_last_seen_unix_ = o.cluster.last_leader->time_unix;
   }
   o.leaderless_since = leaderless_since_;
-  const bool replica_not_streaming =
-      o.instance.accepting && o.instance.role == PgRole::kReplica && !o.instance.streaming;
-  if (!replica_not_streaming) {
-    not_streaming_since_.reset();
-  } else if (!not_streaming_since_) {
-    not_streaming_since_ = o.now;
-  }
-  o.not_streaming_since = not_streaming_since_;
 
   MemberInfo self = DescribeSelf(o);
   self.api_url = config_.ApiUrl();
@@ -219,6 +211,8 @@ Status Agent::Rejoin(const Upstream& leader) {
     RecordRoleChange("rejoin", "rewound with pg_rewind to follow " + leader.name);
     return rewound;
   }
+  // The leader unreachable is no reason to give up this data: try again next tick.
+  if (rewound.code() == StatusCode::kUnavailable) return rewound;
   spdlog::warn("pg_rewind failed ({}); re-cloning from {}", rewound.message(), leader.name);
   auto aside = instance_.MoveAside();
   if (!aside.ok()) return aside.status().WithContext("pg_rewind failed and re-clone impossible");

@@ -68,7 +68,6 @@ class Agent {
   TimePoint lease_deadline_{};
   std::optional<TimePoint> primary_down_since_;
   std::optional<TimePoint> leaderless_since_;
-  std::optional<TimePoint> not_streaming_since_;
   std::atomic<bool> leaderless_{false};  // read by the watch thread
   std::string previous_leader_;
   double leader_last_seen_unix_ = 0;  // wall time of the leader's last published status

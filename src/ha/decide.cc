@@ -64,11 +64,6 @@ Duration PositionWait(const Observation& o) {
 Duration TakeoverWait(const Observation& o) {
   return 2 * PositionWait(o);
 }
-// How long a replica on an older timeline may fail to stream before it is rewound.
-Duration DivergedGrace(const Observation& o) {
-  return std::max<Duration>(std::chrono::seconds(5), 3 * PositionWait(o));
-}
-
 std::optional<Upstream> UpstreamOf(const MemberInfo& leader) {
   auto address = HostPort::Parse(leader.pg_address);
   if (!address.ok()) return std::nullopt;
@@ -130,7 +125,11 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
   // primary, or a replica that received more than the new primary): pg_rewind decides.
   const bool older_timeline = inst.timeline != 0 && inst.timeline < leader_member->timeline;
   if (!inst.running) {
-    if (older_timeline && leader_serving) {
+    // Decide only on the leader's record as a serving primary (its timeline is then current).
+    if (!leader_serving) {
+      return Wait(fmt::format("waiting for leader {} to run as primary", leader.name));
+    }
+    if (older_timeline) {
       return Do({Step::kRewind, Step::kStartReplica},
                 fmt::format("on timeline {} while leader {} is on {}: rewinding, then following",
                             inst.timeline, leader.name, leader_member->timeline),
@@ -146,11 +145,15 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
         fmt::format("{} holds the leader key: demoting this primary to its replica", leader.name),
         upstream);
   }
-  if (older_timeline && leader_serving && o.not_streaming_since &&
-      o.now - *o.not_streaming_since > DivergedGrace(o)) {
+  // Received WAL past the point where the leader's timeline began: this replica holds a tail
+  // the leader never had and cannot follow the switch without a rewind.
+  if (older_timeline && leader_serving && leader_member->timeline_start.value > 0 &&
+      inst.lsn > leader_member->timeline_start) {
     return Do({Step::kRewind, Step::kStartReplica},
-              fmt::format("cannot stream from {} (timeline {}, leader on {}): rewinding",
-                          leader.name, inst.timeline, leader_member->timeline),
+              fmt::format("received WAL up to {}, past where leader {}'s timeline {} began ({}): "
+                          "rewinding",
+                          inst.lsn.ToString(), leader.name, leader_member->timeline,
+                          leader_member->timeline_start.ToString()),
               upstream);
   }
   if (inst.configured_upstream != upstream->address.ToString()) {

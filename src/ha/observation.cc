@@ -23,6 +23,7 @@ MemberInfo DescribeSelf(const Observation& o) {
     m.timeline = inst.timeline;
     m.lsn = inst.lsn;
     m.replay_lsn = inst.replay_lsn;
+    m.timeline_start = inst.timeline_start;
     m.streaming = inst.streaming;
     m.replication = inst.replication;
   }

@@ -25,10 +25,9 @@ struct Observation {
   InstanceState instance;
 
   // The agent's memory across loops.
-  TimePoint lease_deadline{};                    // local fencing deadline for the leader key
-  std::optional<TimePoint> primary_down_since;   // while leader: when postgres was seen down
-  std::optional<TimePoint> leaderless_since;     // when this agent first saw no leader
-  std::optional<TimePoint> not_streaming_since;  // while a running replica does not stream
+  TimePoint lease_deadline{};                   // local fencing deadline for the leader key
+  std::optional<TimePoint> primary_down_since;  // while leader: when postgres was seen down
+  std::optional<TimePoint> leaderless_since;    // when this agent first saw no leader
 };
 
 }  // namespace baton

@@ -38,10 +38,11 @@ struct InstanceState {
   bool accepting = false;     // it answers queries
   PgRole role = PgRole::kReplica;
   uint32_t timeline = 0;
-  Lsn lsn;         // primary: current WAL insert position; replica: last received (or replayed)
+  Lsn lsn;         // primary: current WAL insert position; replica: furthest received or replayed
   Lsn replay_lsn;  // replica: last replayed
   bool streaming = false;
-  std::string configured_upstream;           // host:port in primary_conninfo, "" when none
+  Lsn timeline_start;               // primary: where its current timeline began (0/0 on timeline 1)
+  std::string configured_upstream;  // host:port in primary_conninfo, "" when none
   std::vector<ReplicationPeer> replication;  // primary: its standbys
   std::string problem;                       // why it is not accepting, when it is not
 };
@@ -65,7 +66,8 @@ class Instance {
   // Points a running replica at a new upstream with a reload, not a restart.
   virtual Status Follow(const Upstream& upstream) = 0;
   // Stops the server if it runs, then pg_rewind from `upstream` (crash recovery first if the
-  // server did not stop cleanly). OK also when pg_rewind finds nothing to rewind.
+  // server did not stop cleanly). OK also when pg_rewind finds nothing to rewind. Unavailable
+  // when `upstream` cannot be reached (nothing was changed); Internal when pg_rewind failed.
   virtual Status Rewind(const Upstream& upstream) = 0;
   // Renames the data directory to <data_dir>.diverged-<UTC time> (never deletes it) and leaves
   // an empty data directory. Returns the new name of the old directory.

@@ -140,6 +140,7 @@ InstanceState PostgresInstance::Probe() {
     connection_.reset();
     state.problem = "postgres is not running";
     ReadControlData(&state);
+    state.timeline = std::max(state.timeline, known_timeline_);
     return state;
   }
   WatchPostmaster(pid);
@@ -151,7 +152,7 @@ InstanceState PostgresInstance::Probe() {
   auto rows = conn->Query(
       "SELECT pg_is_in_recovery(),"
       " CASE WHEN pg_is_in_recovery()"
-      "  THEN COALESCE(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
+      "  THEN GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
       "  ELSE pg_current_wal_lsn() END,"
       " pg_last_wal_replay_lsn(),"
       " CASE WHEN pg_is_in_recovery()"
@@ -170,8 +171,11 @@ InstanceState PostgresInstance::Probe() {
   state.replay_lsn = Lsn::Parse(row[2].value_or("")).value_or(state.lsn);
   state.timeline = static_cast<uint32_t>(std::stoul(row[3].value_or("0")));
   state.streaming = row[4].value_or("") == "streaming";
+  known_timeline_ = std::max(known_timeline_, state.timeline);
+  state.timeline = known_timeline_;
   if (state.role == PgRole::kPrimary) {
     state.replay_lsn = state.lsn;
+    state.timeline_start = TimelineStart(state.timeline);
     auto peers = conn->Query(
         "SELECT application_name, state, replay_lsn,"
         " COALESCE(EXTRACT(epoch FROM replay_lag), 0) FROM pg_stat_replication");
@@ -355,13 +359,40 @@ Status PostgresInstance::Follow(const Upstream& upstream) {
   return Status::Ok();
 }
 
+Lsn PostgresInstance::TimelineStart(uint32_t timeline) const {
+  // Each line of a history file: "<parent timeline>\t<switch LSN>\t<reason>"; the last line
+  // is the switch into `timeline`.
+  std::ifstream in(Path(fmt::format("pg_wal/{:08X}.history", timeline)));
+  std::string line;
+  Lsn start;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string parent, lsn;
+    if (fields >> parent >> lsn) start = Lsn::Parse(lsn).value_or(start);
+  }
+  return start;
+}
+
 Status PostgresInstance::Rewind(const Upstream& upstream) {
   if (Status s = Stop(StopMode::kFast); !s.ok()) return s;
+  // pg_rewind first finishes crash recovery in single-user mode, which refuses standby mode.
+  std::error_code ec;
+  fs::remove(Path("standby.signal"), ec);
+  fs::remove(Path("recovery.signal"), ec);
+  known_timeline_ = 0;
   const std::string source = ConnInfo({{"host", upstream.address.host},
                                        {"port", std::to_string(upstream.address.port)},
                                        {"user", config_.superuser.username},
                                        {"dbname", "postgres"},
                                        {"connect_timeout", "3"}});
+  // A freshly promoted source still has its old timeline in its control file until its first
+  // checkpoint; pg_rewind would then see "the same timeline" and skip a needed rewind.
+  auto source_conn =
+      PgConnection::Connect(source + " " + ConnInfo({{"password", config_.superuser.password}}));
+  if (!source_conn.ok()) return source_conn.status().WithContext("connecting to the rewind source");
+  if (Status s = (*source_conn)->Execute("CHECKPOINT"); !s.ok()) {
+    return s.WithContext("CHECKPOINT on the rewind source");
+  }
   spdlog::info("pg_rewind from {} ({})", upstream.name, upstream.address.ToString());
   auto result = RunCommand(
       {Bin("pg_rewind"), "-D", config_.data_dir, "--source-server=" + source, "--progress"},
@@ -380,6 +411,7 @@ Result<std::string> PostgresInstance::MoveAside() {
   const std::string aside = config_.data_dir + ".diverged-" + stamp;
   std::error_code ec;
   fs::rename(config_.data_dir, aside, ec);
+  known_timeline_ = 0;
   if (ec) return Internal(fmt::format("move {} aside: {}", config_.data_dir, ec.message()));
   fs::create_directory(config_.data_dir, ec);
   if (ec) return Internal(fmt::format("create {}: {}", config_.data_dir, ec.message()));

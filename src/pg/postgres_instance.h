@@ -53,8 +53,15 @@ class PostgresInstance final : public Instance {
   PgConnection* Connection();
   std::string LogTail() const;
 
+  // Where timeline `timeline` began, from pg_wal/<timeline>.history (0/0 for timeline 1).
+  Lsn TimelineStart(uint32_t timeline) const;
+
   const Config config_;
   std::unique_ptr<PgConnection> connection_;
+  // The newest timeline this data directory is known to have streamed on. A replica's own view
+  // (pg_control_checkpoint) only moves at restartpoints, and received_tli vanishes with the WAL
+  // receiver, so without this a caught-up replica would look stale once its leader is gone.
+  uint32_t known_timeline_ = 0;
   std::mutex callback_mu_;
   std::function<void()> on_exit_;
   std::unique_ptr<ExitWatch> exit_watch_;

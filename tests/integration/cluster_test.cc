@@ -1,53 +1,14 @@
 // Integration: a real etcd and three real PostgreSQL 15 servers under baton agents, on
 // loopback ports chosen at run time. Runs as an unprivileged user (scripts/unprivileged.sh).
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <signal.h>
-#include <stdlib.h>
-
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "cli/local_cluster.h"
-#include "dcs/cluster_store.h"
-#include "dcs/etcd_dcs.h"
-#include "pg/pg_connection.h"
+#include "harness.h"
 
 namespace baton {
 namespace {
 
 namespace fs = std::filesystem;
-using std::chrono::seconds;
-
-std::string BatonBinary() {
-  const char* env = getenv("BATON_BINARY");
-  return env ? env : BATON_BINARY;
-}
-
-// Polls `condition` every 100 ms until it holds or `timeout` passes.
-template <typename Condition>
-bool PollUntil(Duration timeout, Condition condition) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return condition();
-}
-
-Result<std::vector<PgRow>> Query(const std::string& conninfo, const std::string& sql) {
-  auto conn = PgConnection::Connect(conninfo);
-  if (!conn.ok()) return conn.status();
-  return (*conn)->Query(sql);
-}
-
-std::optional<std::string> QueryOne(const std::string& conninfo, const std::string& sql) {
-  auto rows = Query(conninfo, sql);
-  if (!rows.ok() || rows->empty() || rows->front().empty()) return std::nullopt;
-  return rows->front().front();
-}
+using namespace baton::testing;  // NOLINT: the harness is this suite's vocabulary
 
 pid_t PostmasterPid(const LocalNode& node) {
   std::ifstream in(node.data_dir + "/postmaster.pid");
@@ -56,44 +17,16 @@ pid_t PostmasterPid(const LocalNode& node) {
   return pid;
 }
 
-int HttpStatus(const LocalNode& node, const std::string& path) {
-  httplib::Client client("127.0.0.1", node.api_port);
-  client.set_connection_timeout(2);
-  auto res = client.Get(path.c_str());
-  return res ? res->status : -1;
-}
-
 class ClusterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char pattern[] = "/tmp/baton-it.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = std::string(pattern) + "/cluster";
     LocalClusterOptions options;
-    options.dir = dir_;
-    options.baton_binary = BatonBinary();
     options.ttl_seconds = 10;
     options.loop_wait_seconds = 0.5;
-    auto started = LocalCluster::Start(options);
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    cluster_ = new LocalCluster(std::move(started).value());
-    Status healthy = cluster_->WaitHealthy(seconds(120));
-    ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+    cluster_ = SuiteCluster::Start(options);
   }
 
-  static void TearDownTestSuite() {
-    if (cluster_ != nullptr) {
-      (void)cluster_->Stop();
-      if (::testing::UnitTest::GetInstance()->Passed()) {
-        std::error_code ec;
-        fs::remove_all(fs::path(dir_).parent_path(), ec);
-      } else {
-        std::cerr << "keeping " << dir_ << " for inspection (agent logs in node*/agent.log)\n";
-      }
-      delete cluster_;
-      cluster_ = nullptr;
-    }
-  }
+  static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
 
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
@@ -101,30 +34,19 @@ class ClusterTest : public ::testing::Test {
     ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
   }
 
-  static ClusterView View() {
-    EtcdDcs dcs({cluster_->etcd_endpoint}, seconds(3));
-    SteadyClock clock;
-    ClusterStore store(dcs, cluster_->cluster, "", 10, clock);
-    auto view = store.Load();
-    EXPECT_TRUE(view.ok()) << view.status().ToString();
-    return view.ok() ? *view : ClusterView{};
-  }
+  static ClusterView View() { return LoadView(*cluster_); }
 
   static size_t LeaderIndex() {
-    const ClusterView view = View();
-    for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
-      if (view.leader && view.leader->name == cluster_->nodes[i].name) return i;
-    }
-    ADD_FAILURE() << "no leader";
-    return 0;
+    auto leader = baton::testing::LeaderIndex(*cluster_);
+    EXPECT_TRUE(leader.has_value()) << "no leader";
+    return leader.value_or(0);
   }
 
   static std::string RecoveryState(size_t index) {
     return QueryOne(cluster_->ConnInfo(index), "SELECT pg_is_in_recovery()").value_or("?");
   }
 
-  static inline std::string dir_;
-  static inline LocalCluster* cluster_ = nullptr;
+  static inline std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(ClusterTest, BootstrapGivesExactlyOnePrimaryAndTwoStreamingReplicas) {

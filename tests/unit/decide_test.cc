@@ -121,14 +121,24 @@ TEST(DecideTest, AStoppedNodeOnTheLeadersTimelineJustStartsAsReplica) {
   EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kStartReplica});
 }
 
-TEST(DecideTest, AReplicaThatCannotStreamAcrossTheTimelineSwitchIsRewoundAfterAGrace) {
+TEST(DecideTest, AReplicaThatReceivedPastTheLeadersSwitchPointIsRewound) {
   Observation o = Follower();
+  o.cluster.members["node2"].timeline_start = Lsn{800};
   o.instance.configured_upstream = "127.0.0.1:6000";
-  o.instance.streaming = false;
-  o.not_streaming_since = o.now;
+  o.instance.lsn = Lsn{800};  // exactly at the switch point: it can follow
   EXPECT_TRUE(Decide(o).idle());
-  o.now += seconds(6);
-  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRewind, Step::kStartReplica}));
+  o.instance.lsn = Lsn{801};  // one byte the leader never had
+  const Decision d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kRewind, Step::kStartReplica})) << d.reason;
+}
+
+TEST(DecideTest, AStoppedNodeWaitsForTheLeaderToServeBeforeChoosingHowToRejoin) {
+  Observation o = Follower();
+  o.instance.running = o.instance.accepting = false;
+  o.cluster.members["node2"].role = "replica";  // its record from before it promoted
+  const Decision d = Decide(o);
+  EXPECT_TRUE(d.idle());
+  EXPECT_NE(d.reason.find("waiting for leader node2"), std::string::npos) << d.reason;
 }
 
 TEST(DecideTest, AReplicaPointingElsewhereIsRepointedWithoutARestart) {

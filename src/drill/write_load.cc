@@ -1,0 +1,110 @@
+#include "drill/write_load.h"
+
+#include <fmt/format.h>
+
+#include "pg/pg_connection.h"
+
+namespace baton {
+
+std::string MultiHostDsn(const std::vector<std::pair<std::string, int>>& hosts,
+                         const std::string& user, const std::string& password) {
+  std::string host_list;
+  std::string port_list;
+  for (const auto& [host, port] : hosts) {
+    host_list += (host_list.empty() ? "" : ",") + host;
+    port_list += (port_list.empty() ? "" : ",") + std::to_string(port);
+  }
+  return ConnInfo({{"host", host_list},
+                   {"port", port_list},
+                   {"user", user},
+                   {"password", password},
+                   {"dbname", "postgres"},
+                   {"connect_timeout", "1"},
+                   {"target_session_attrs", "read-write"},
+                   {"application_name", "baton-load"}});
+}
+
+WriteLoad::WriteLoad(std::string dsn, std::string table)
+    : dsn_(std::move(dsn)), table_(std::move(table)) {}
+
+WriteLoad::~WriteLoad() {
+  Stop();
+}
+
+Status WriteLoad::Prepare(Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Status last = Unavailable("no writable server");
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto conn = PgConnection::Connect(dsn_);
+    if (conn.ok()) {
+      last = (*conn)->Execute(fmt::format(
+          "CREATE TABLE IF NOT EXISTS {} (id bigint PRIMARY KEY, node text NOT NULL)", table_));
+      if (last.ok()) return last;
+    } else {
+      last = conn.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return last;
+}
+
+void WriteLoad::Start() {
+  running_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void WriteLoad::Stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+}
+
+void WriteLoad::Loop() {
+  int64_t next_id = 1;
+  std::unique_ptr<PgConnection> conn;
+  const std::string insert_prefix = fmt::format("INSERT INTO {} (id, node) VALUES (", table_);
+  while (running_) {
+    if (!conn) {
+      auto connected = PgConnection::Connect(dsn_);
+      if (!connected.ok()) {
+        ++failed_;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // retry pace, not a wait
+        continue;
+      }
+      conn = std::move(connected).value();
+    }
+    const int64_t id = next_id++;
+    auto rows = conn->Query(insert_prefix + std::to_string(id) +
+                            ", current_setting('cluster_name')) RETURNING node");
+    if (rows.ok() && rows->size() == 1) {
+      std::lock_guard lock(mu_);
+      acked_.push_back({id, std::chrono::steady_clock::now(), rows->front()[0].value_or("")});
+    } else if (conn->healthy()) {
+      ++failed_;  // refused (e.g. read-only): certainly not committed
+      conn.reset();
+    } else {
+      ++unknown_;  // the connection broke: the commit may or may not have happened
+      conn.reset();
+    }
+  }
+}
+
+std::vector<WriteLoad::Ack> WriteLoad::Acked() const {
+  std::lock_guard lock(mu_);
+  return acked_;
+}
+
+size_t WriteLoad::acked_count() const {
+  std::lock_guard lock(mu_);
+  return acked_.size();
+}
+
+std::optional<TimePoint> WriteLoad::FirstAckAfter(TimePoint t, const std::string& not_node) const {
+  std::lock_guard lock(mu_);
+  for (const Ack& a : acked_) {
+    const bool other_node = not_node.empty() || a.node.substr(a.node.find('/') + 1) != not_node;
+    if (a.at >= t && other_node) return a.at;
+  }
+  return std::nullopt;
+}
+
+}  // namespace baton

@@ -1,0 +1,277 @@
+// Integration: automatic failover and rejoin on real etcd and PostgreSQL, with a short lease
+// (3 s) so each failover takes seconds. Faults are real: kill -9 of whole nodes, a frozen WAL
+// receiver, and PostgreSQL tools made to fail through a bin directory where they exit 1.
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "drill/write_load.h"
+#include "harness.h"
+
+namespace baton {
+namespace {
+
+using namespace baton::testing;  // NOLINT: the harness is this suite's vocabulary
+
+class FailoverTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    LocalClusterOptions options;
+    options.ttl_seconds = 3;
+    options.loop_wait_seconds = 0.5;
+    options.retry_timeout_seconds = 1;
+    options.primary_start_timeout_seconds = 3;
+    cluster_ = SuiteCluster::Start(options);
+  }
+
+  static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
+
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
+    Status healthy = cluster_->WaitHealthy(seconds(120));
+    ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
+  }
+
+  static size_t Leader() {
+    auto leader = LeaderIndex(*cluster_);
+    EXPECT_TRUE(leader.has_value()) << "no leader";
+    return leader.value_or(0);
+  }
+
+  static std::string Conn(size_t i) { return cluster_->ConnInfo(i); }
+
+  static std::string Dsn() {
+    std::vector<std::pair<std::string, int>> hosts;
+    for (const auto& n : cluster_->nodes) hosts.emplace_back("127.0.0.1", n.pg_port);
+    return MultiHostDsn(hosts, "postgres", LocalCluster::kSuperuserPassword);
+  }
+
+  // Waits for a leader other than `old` that runs as primary.
+  static std::optional<size_t> NewLeader(size_t old, Duration timeout) {
+    std::optional<size_t> found;
+    PollUntil(timeout, [&] {
+      auto leader = LeaderIndex(*cluster_);
+      if (leader && *leader != old &&
+          QueryOne(Conn(*leader), "SELECT pg_is_in_recovery()") == "f") {
+        found = leader;
+      }
+      return found.has_value();
+    });
+    return found;
+  }
+
+  static void RestartAgent(size_t i, const std::map<std::string, std::string>& env = {}) {
+    LocalNode& node = cluster_->nodes[i];
+    if (ProcessAlive(node.agent_pid)) kill(node.agent_pid, SIGKILL);
+    ASSERT_TRUE(PollUntil(seconds(10), [&] {
+      ReapIfChild(node.agent_pid);
+      return !ProcessAlive(node.agent_pid);
+    }));
+    ASSERT_TRUE(cluster_->StartAgent(i, env).ok());
+  }
+
+  static std::string AgentLog(size_t i) {
+    std::ifstream in(cluster_->nodes[i].log_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  static inline std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(FailoverTest, NodeDeathUnderLoadPromotesAReplicaAndTheOldPrimaryRejoinsWithRewind) {
+  const size_t old = Leader();
+  const uint32_t old_timeline = LoadView(*cluster_).Member(cluster_->nodes[old].name)->timeline;
+  WriteLoad load(Dsn(), "node_death");
+  ASSERT_TRUE(load.Prepare(seconds(30)).ok());
+  load.Start();
+  ASSERT_TRUE(PollUntil(seconds(30), [&] { return load.acked_count() >= 300; }));
+
+  // One writer commits ids in order, so every id up to the smallest of the replicas' maxima is
+  // on both replicas: those rows must survive whichever replica is promoted.
+  int64_t replicated = INT64_MAX;
+  for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
+    if (i == old) continue;
+    auto max_id = QueryOne(Conn(i), "SELECT coalesce(max(id), 0) FROM node_death");
+    ASSERT_TRUE(max_id.has_value());
+    replicated = std::min<int64_t>(replicated, std::stoll(*max_id));
+  }
+  ASSERT_GT(replicated, 0);
+  const auto killed_at = std::chrono::steady_clock::now();
+  cluster_->KillNode(old);
+
+  auto leader = NewLeader(old, seconds(60));
+  ASSERT_TRUE(leader.has_value()) << "no replica was promoted";
+  ASSERT_TRUE(PollUntil(seconds(30), [&] {
+    return load.FirstAckAfter(killed_at, cluster_->nodes[old].name).has_value();
+  })) << "writes did not resume";
+  const size_t other = 3 - old - *leader;
+  EXPECT_TRUE(PollUntil(seconds(30), [&] {
+    return QueryOne(Conn(other), "SELECT status || ':' || sender_port FROM pg_stat_wal_receiver") ==
+           "streaming:" + std::to_string(cluster_->nodes[*leader].pg_port);
+  })) << "the other replica does not stream from the new leader";
+  const size_t acked_after_kill = load.acked_count();
+  ASSERT_TRUE(PollUntil(seconds(30), [&] { return load.acked_count() >= acked_after_kill + 100; }));
+  load.Stop();
+
+  auto rows = Query(Conn(*leader), "SELECT id FROM node_death");
+  ASSERT_TRUE(rows.ok());
+  std::set<int64_t> present;
+  for (const auto& row : *rows) present.insert(std::stoll(*row[0]));
+  size_t lost_replicated = 0;
+  size_t lost_unreplicated = 0;
+  for (const auto& ack : load.Acked()) {
+    if (present.count(ack.id)) continue;
+    (ack.id <= replicated ? lost_replicated : lost_unreplicated) += 1;
+  }
+  EXPECT_EQ(lost_replicated, 0u) << "acknowledged rows that had reached both replicas were lost";
+  const double rto = std::chrono::duration<double>(
+                         *load.FirstAckAfter(killed_at, cluster_->nodes[old].name) - killed_at)
+                         .count();
+  std::cout << "node death: RTO " << rto << " s, acked " << load.acked_count()
+            << ", acked-but-unreplicated rows lost " << lost_unreplicated << " (asynchronous mode)"
+            << ", failed " << load.failed() << ", unknown " << load.unknown() << "\n";
+
+  const ClusterView view = LoadView(*cluster_);
+  const MemberInfo* new_primary = view.Member(cluster_->nodes[*leader].name);
+  ASSERT_NE(new_primary, nullptr);
+  EXPECT_GT(new_primary->timeline, old_timeline);
+  bool recorded = false;
+  for (const auto& h : view.history) {
+    recorded |= h["event"] == "failover" && h["old_leader"] == cluster_->nodes[old].name &&
+                h["new_leader"] == cluster_->nodes[*leader].name &&
+                h["unavailable_seconds"].get<double>() > 0;
+  }
+  EXPECT_TRUE(recorded) << "no failover record in /history";
+
+  // The old primary comes back and follows the new leader after pg_rewind.
+  ASSERT_TRUE(cluster_->StartAgent(old).ok());
+  Status healthy = cluster_->WaitHealthy(seconds(120));
+  ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+  const MemberInfo* rejoined = LoadView(*cluster_).Member(cluster_->nodes[old].name);
+  ASSERT_NE(rejoined, nullptr);
+  EXPECT_EQ(rejoined->rejoined, "pg_rewind");
+  EXPECT_EQ(rejoined->timeline, new_primary->timeline);
+  EXPECT_EQ(QueryOne(Conn(old), "SELECT pg_is_in_recovery()"), "t");
+  auto status =
+      RunCommand({BatonBinary(), "status", "-c", cluster_->nodes[0].config_path}, {}, seconds(20));
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(status->output.find("rejoined via pg_rewind"), std::string::npos) << status->output;
+  auto history = RunCommand(
+      {BatonBinary(), "history", "-c", cluster_->nodes[0].config_path, "--json"}, {}, seconds(20));
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->exit_code, 0);
+  EXPECT_NE(history->output.find("\"failover\""), std::string::npos) << history->output;
+}
+
+TEST_F(FailoverTest, PrimaryThatCannotRestartGivesUpTheKeyAfterPrimaryStartTimeout) {
+  const size_t old = Leader();
+  // The agent comes back with a postgres that cannot start; it adopts the running server.
+  const std::string broken =
+      BinDirWithBroken("postgres", std::filesystem::path(cluster_->dir).parent_path().string());
+  RestartAgent(old, {{"BATON_POSTGRESQL_BIN_DIR", broken}});
+  ASSERT_TRUE(PollUntil(seconds(30), [&] {
+    return HttpStatus(cluster_->nodes[old], "/primary") == 200;
+  })) << "the restarted agent did not take up its primary";
+  const pid_t postmaster = cluster_->PostmasterPid(old);
+  ASSERT_GT(postmaster, 0);
+  ASSERT_EQ(kill(-postmaster, SIGKILL), 0);
+
+  auto leader = NewLeader(old, seconds(60));
+  ASSERT_TRUE(leader.has_value()) << "no failover after primary_start_timeout";
+  EXPECT_NE(AgentLog(old).find("did not come back within primary_start_timeout"),
+            std::string::npos);
+  EXPECT_NE(AgentLog(old).find("start-primary failed"), std::string::npos)
+      << "it should have tried to restart in place first";
+
+  RestartAgent(old);  // with the real binaries again: it rejoins
+  Status healthy = cluster_->WaitHealthy(seconds(120));
+  ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+}
+
+TEST_F(FailoverTest, FailedRewindFallsBackToReCloneAndKeepsTheOldDataAside) {
+  const size_t old = Leader();
+  cluster_->KillNode(old);
+  ASSERT_TRUE(NewLeader(old, seconds(60)).has_value());
+  const std::string broken =
+      BinDirWithBroken("pg_rewind", std::filesystem::path(cluster_->dir).parent_path().string());
+  ASSERT_TRUE(cluster_->StartAgent(old, {{"BATON_POSTGRESQL_BIN_DIR", broken}}).ok());
+  Status healthy = cluster_->WaitHealthy(seconds(120));
+  ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+
+  const ClusterView view = LoadView(*cluster_);
+  EXPECT_EQ(view.Member(cluster_->nodes[old].name)->rejoined, "re-clone");
+  const std::string data_dir = cluster_->nodes[old].data_dir;
+  bool kept_aside = false;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(data_dir).parent_path())) {
+    const std::string name = entry.path().string();
+    if (name.rfind(data_dir + ".diverged-", 0) == 0 &&
+        std::filesystem::exists(entry.path() / "PG_VERSION")) {
+      kept_aside = true;
+    }
+  }
+  EXPECT_TRUE(kept_aside) << "the diverged data directory was not kept";
+  EXPECT_NE(view.history.back()["reason"].get<std::string>().find("re-cloned"), std::string::npos);
+  RestartAgent(old);  // back to the real binaries
+  ASSERT_TRUE(cluster_->WaitHealthy(seconds(120)).ok());
+}
+
+TEST_F(FailoverTest, LaggingReplicaIsNotPromotedAndStatusSaysWhy) {
+  const size_t leader = Leader();
+  const size_t lagging = (leader + 1) % 3;
+  const size_t absent = (leader + 2) % 3;
+  // One replica leaves (its agent stops it cleanly); the other stops receiving WAL.
+  ASSERT_EQ(kill(cluster_->nodes[absent].agent_pid, SIGTERM), 0);
+  ASSERT_TRUE(PollUntil(seconds(60), [&] {
+    ReapIfChild(cluster_->nodes[absent].agent_pid);
+    return !ProcessAlive(cluster_->nodes[absent].agent_pid);
+  }));
+  auto receiver = QueryOne(Conn(lagging), "SELECT pid FROM pg_stat_wal_receiver");
+  ASSERT_TRUE(receiver.has_value());
+  const pid_t receiver_pid = std::stoi(*receiver);
+  ASSERT_EQ(kill(receiver_pid, SIGSTOP), 0);
+  // The leader writes well past maximum_lag_on_failover (1 MiB) and publishes its position.
+  ASSERT_TRUE(Query(Conn(leader),
+                    "CREATE TABLE filler AS SELECT g, repeat('x', 1000) FROM "
+                    "generate_series(1, 4000) g")
+                  .ok());
+  const std::string lagging_name = cluster_->nodes[lagging].name;
+  ASSERT_TRUE(PollUntil(seconds(20), [&] {
+    const ClusterView view = LoadView(*cluster_);
+    const MemberInfo* m = view.Member(lagging_name);
+    return view.last_leader && m && view.last_leader->lsn.value > m->lsn.value + (1 << 20);
+  }));
+  cluster_->KillNode(leader);
+
+  ASSERT_TRUE(PollUntil(seconds(30), [&] {
+    const ClusterView view = LoadView(*cluster_);
+    const MemberInfo* m = view.Member(lagging_name);
+    return !view.leader && m && m->note.find("no member is eligible") != std::string::npos;
+  })) << "the lagging replica did not explain why it stays a replica";
+  const ClusterView view = LoadView(*cluster_);
+  EXPECT_NE(view.Member(lagging_name)->note.find("more than maximum_lag_on_failover"),
+            std::string::npos);
+  auto status = RunCommand({BatonBinary(), "status", "-c", cluster_->nodes[lagging].config_path},
+                           {}, seconds(20));
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(status->output.find("maximum_lag_on_failover"), std::string::npos) << status->output;
+  // And it stays that way: past two more lease periods nobody is promoted.
+  const auto until = std::chrono::steady_clock::now() + seconds(6);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_FALSE(LoadView(*cluster_).leader.has_value()) << "a lagging replica was promoted";
+    ASSERT_EQ(QueryOne(Conn(lagging), "SELECT pg_is_in_recovery()"), "t");
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+
+  // Restore: the old leader, which has every acknowledged commit, takes over again.
+  kill(receiver_pid, SIGCONT);
+  ASSERT_TRUE(cluster_->StartAgent(leader).ok());
+  ASSERT_TRUE(cluster_->StartAgent(absent).ok());
+  Status healthy = cluster_->WaitHealthy(seconds(120));
+  ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+  EXPECT_EQ(Leader(), leader);
+}
+
+}  // namespace
+}  // namespace baton

@@ -1,0 +1,126 @@
+// Shared pieces of the integration suites: a LocalCluster per suite in a fresh temp dir,
+// polling with deadlines, SQL and HTTP probes. Everything here talks to real processes.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "cli/local_cluster.h"
+#include "dcs/cluster_store.h"
+#include "dcs/etcd_dcs.h"
+#include "pg/pg_connection.h"
+
+namespace baton::testing {
+
+using std::chrono::seconds;
+
+inline std::string BatonBinary() {
+  const char* env = getenv("BATON_BINARY");
+  return env ? env : BATON_BINARY;
+}
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes.
+template <typename Condition>
+bool PollUntil(Duration timeout, Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return condition();
+}
+
+inline Result<std::vector<PgRow>> Query(const std::string& conninfo, const std::string& sql) {
+  auto conn = PgConnection::Connect(conninfo);
+  if (!conn.ok()) return conn.status();
+  return (*conn)->Query(sql);
+}
+
+inline std::optional<std::string> QueryOne(const std::string& conninfo, const std::string& sql) {
+  auto rows = Query(conninfo, sql);
+  if (!rows.ok() || rows->empty() || rows->front().empty()) return std::nullopt;
+  return rows->front().front();
+}
+
+inline int HttpStatus(const LocalNode& node, const std::string& path) {
+  httplib::Client client("127.0.0.1", node.api_port);
+  client.set_connection_timeout(2);
+  auto res = client.Get(path.c_str());
+  return res ? res->status : -1;
+}
+
+inline ClusterView LoadView(const LocalCluster& cluster) {
+  EtcdDcs dcs({cluster.etcd_endpoint}, seconds(3));
+  SteadyClock clock;
+  ClusterStore store(dcs, cluster.cluster, "", 10, clock);
+  auto view = store.Load();
+  return view.ok() ? *view : ClusterView{};
+}
+
+inline std::optional<size_t> LeaderIndex(const LocalCluster& cluster) {
+  const ClusterView view = LoadView(cluster);
+  for (size_t i = 0; i < cluster.nodes.size(); ++i) {
+    if (view.leader && view.leader->name == cluster.nodes[i].name) return i;
+  }
+  return std::nullopt;
+}
+
+// A copy of PostgreSQL's bin directory in which `tool` always fails: how a test makes a real
+// server fail to start or a real pg_rewind fail, without any test hook in baton.
+inline std::string BinDirWithBroken(const std::string& tool, const std::string& where) {
+  namespace fs = std::filesystem;
+  const std::string dir = where + "/bin-without-" + tool;
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql/15/bin")) {
+    const fs::path link = dir + "/" + entry.path().filename().string();
+    if (entry.path().filename() == tool || fs::exists(link)) continue;
+    fs::create_symlink(entry.path(), link);
+  }
+  const std::string broken = dir + "/" + tool;
+  std::ofstream(broken) << "#!/bin/sh\necho \"" << tool << " disabled by the test\" >&2\nexit 1\n";
+  fs::permissions(broken, fs::perms::owner_all);
+  return dir;
+}
+
+// One cluster per suite, in a fresh temp dir; kept for inspection when a test failed.
+class SuiteCluster {
+ public:
+  static std::unique_ptr<LocalCluster> Start(LocalClusterOptions options) {
+    char pattern[] = "/tmp/baton-it.XXXXXX";
+    if (mkdtemp(pattern) == nullptr) return nullptr;
+    options.dir = std::string(pattern) + "/cluster";
+    options.baton_binary = BatonBinary();
+    auto started = LocalCluster::Start(options);
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    if (!started.ok()) return nullptr;
+    auto cluster = std::make_unique<LocalCluster>(std::move(started).value());
+    Status healthy = cluster->WaitHealthy(seconds(120));
+    EXPECT_TRUE(healthy.ok()) << healthy.ToString();
+    return cluster;
+  }
+
+  static void Stop(std::unique_ptr<LocalCluster>& cluster) {
+    if (!cluster) return;
+    (void)cluster->Stop();
+    const auto root = std::filesystem::path(cluster->dir).parent_path();
+    if (::testing::UnitTest::GetInstance()->Passed()) {
+      std::error_code ec;
+      std::filesystem::remove_all(root, ec);
+    } else {
+      std::cerr << "keeping " << root
+                << " for inspection (agent logs in cluster/node*/agent.log)\n";
+    }
+    cluster.reset();
+  }
+};
+
+}  // namespace baton::testing
