@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -89,7 +90,14 @@ int main(int argc, char** argv) {
   if (status->parsed()) return baton::StatusCommand(status_target, status_json, watch_seconds);
   if (history->parsed()) return baton::HistoryCommand(history_target, history_json);
   if (check->parsed()) return baton::ConfigCheckCommand(check_path);
-  if (demo_start->parsed()) return baton::DemoStartCommand(demo_options);
+  if (demo_start->parsed()) {
+    // Keep the derived timings valid for short leases (both must stay below the TTL).
+    demo_options.retry_timeout_seconds =
+        std::min(demo_options.retry_timeout_seconds, demo_options.ttl_seconds / 2.0);
+    demo_options.loop_wait_seconds =
+        std::min(demo_options.loop_wait_seconds, demo_options.ttl_seconds / 2.0);
+    return baton::DemoStartCommand(demo_options);
+  }
   if (demo_stop->parsed()) return baton::DemoStopCommand(stop_dir);
   return baton::kExitBadInput;
 }
