@@ -267,7 +267,7 @@ void Agent::Run(const std::atomic<bool>& stop) {
   const Duration loop_wait = SecondsToDuration(config_.timing.loop_wait_seconds);
   while (!stop) {
     Tick tick = RunOnce();
-    if (!tick.decision.idle() && tick.completed) continue;  // state changed: look again now
+    if (tick.decision.ChangesState() && tick.completed) continue;  // look again at once
     std::unique_lock lock(mu_);
     wake_cv_.wait_for(lock, loop_wait, [&] { return wake_ || stop.load(); });
     wake_ = false;

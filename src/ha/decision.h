@@ -37,6 +37,14 @@ struct Decision {
   std::string reason;
 
   bool idle() const { return steps.empty(); }
+  // True when a step changes this node's state (anything but renewing the leader key), so the
+  // agent should look again at once instead of waiting for loop_wait.
+  bool ChangesState() const {
+    for (Step step : steps) {
+      if (step != Step::kRenewLeader) return true;
+    }
+    return false;
+  }
 };
 
 }  // namespace baton

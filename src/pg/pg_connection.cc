@@ -29,6 +29,10 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
     PQfinish(conn);
     return Unavailable(message);
   }
+  // Server notices (and the FATAL that ends a killed server's connections) are reported
+  // through Status by the calls that see them; libpq must not print them to stderr.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 

@@ -115,6 +115,25 @@ TEST_F(ClusterTest, RestApiAnswersWithPatroniStatusCodes) {
   EXPECT_EQ(HttpStatus(cluster_->nodes[replica], "/replica?lag=lots"), 400);
 }
 
+TEST_F(ClusterTest, AHealthyClusterWritesToEtcdAtTheLoopPaceNotInATightLoop) {
+  // Every etcd write bumps the global revision; the leader's status key shows it.
+  auto revision = [] {
+    EtcdDcs dcs({cluster_->etcd_endpoint}, seconds(3));
+    auto kvs = dcs.GetPrefix(ClusterStore::Prefix(cluster_->cluster) + "status");
+    return kvs.ok() && !kvs->empty() ? kvs->front().mod_revision : int64_t{0};
+  };
+  const int64_t before = revision();
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_GT(before, 0);
+  ASSERT_TRUE(PollUntil(seconds(10),
+                        [&] { return std::chrono::steady_clock::now() - started >= seconds(3); }));
+  const int64_t writes = revision() - before;
+  // Three members and the leader's status, each once per loop_wait (0.5 s): about 24 writes in
+  // 3 s. A loop that does not wait would write thousands.
+  EXPECT_GT(writes, 0);
+  EXPECT_LT(writes, 100) << "agents write to etcd far faster than once per loop_wait";
+}
+
 TEST_F(ClusterTest, RowWrittenOnThePrimaryIsReadOnBothReplicas) {
   const size_t leader = LeaderIndex();
   const std::string primary = cluster_->ConnInfo(leader);

@@ -148,6 +148,14 @@ TEST(DecideTest, AReplicaPointingElsewhereIsRepointedWithoutARestart) {
   EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kFollow});
 }
 
+TEST(DecideTest, OnlyStateChangesMakeTheAgentLookAgainAtOnce) {
+  EXPECT_FALSE(Decision{}.ChangesState());
+  EXPECT_FALSE((Decision{{Step::kRenewLeader}, std::nullopt, ""}.ChangesState()));
+  EXPECT_TRUE(
+      (Decision{{Step::kRenewLeader, Step::kStartPrimary}, std::nullopt, ""}.ChangesState()));
+  EXPECT_TRUE((Decision{{Step::kFollow}, std::nullopt, ""}.ChangesState()));
+}
+
 TEST(DecideTest, PromotionIsNeverDecidedWithoutEtcd) {
   Observation o = Leaderless(900);
   o.dcs_reachable = false;
