@@ -117,7 +117,7 @@ Agent::Tick Agent::RunOnce() {
     }
   }
   for (Step step : tick.decision.steps) {
-    Status s = Execute(step, tick.decision, o.instance);
+    Status s = Execute(step, tick.decision, o);
     if (!s.ok()) {
       tick.completed = false;
       tick.failure = fmt::format("{} failed: {}", StepName(step), s.ToString());
@@ -138,7 +138,22 @@ Agent::Tick Agent::RunOnce() {
   return tick;
 }
 
-Status Agent::Execute(Step step, const Decision& decision, const InstanceState& before) {
+Status Agent::ConfirmStillBest(const Observation& observed) {
+  auto fresh = store_.Load();
+  if (!fresh.ok()) return fresh.status();
+  Observation again = observed;
+  again.cluster = std::move(fresh).value();
+  again.cluster.leader.reset();  // judge as before winning
+  const Decision second = Decide(again);
+  const bool still_best = !second.steps.empty() && second.steps.front() == Step::kAcquireLeader;
+  if (still_best) return Status::Ok();
+  (void)store_.ReleaseLeader();
+  return Aborted("won the key but is no longer the best candidate (" + second.reason +
+                 "); gave it back");
+}
+
+Status Agent::Execute(Step step, const Decision& decision, const Observation& observed) {
+  const InstanceState& before = observed.instance;
   auto won = [](const Result<bool>& result, const std::string& lost) -> Status {
     if (!result.ok()) return result.status();
     return *result ? Status::Ok() : Aborted(lost);
@@ -150,8 +165,14 @@ Status Agent::Execute(Step step, const Decision& decision, const InstanceState& 
   switch (step) {
     case Step::kClaimInitialize:
       return won(store_.ClaimInitialize(), "another node is bootstrapping the cluster");
-    case Step::kAcquireLeader:
-      return won(store_.AcquireLeader(), "another node took the leader key");
+    case Step::kAcquireLeader: {
+      if (Status s = won(store_.AcquireLeader(), "another node took the leader key"); !s.ok()) {
+        return s;
+      }
+      // Bootstrap has no candidates to compare; a takeover does.
+      const bool takeover = observed.cluster.initialized_by.has_value();
+      return takeover ? ConfirmStillBest(observed) : Status::Ok();
+    }
     case Step::kRenewLeader:
       return won(store_.RenewLeader(), "the leader key no longer names this node");
     case Step::kReleaseLeader:

@@ -18,6 +18,7 @@
 #include "dcs/cluster_store.h"
 #include "dcs/dcs.h"
 #include "ha/decision.h"
+#include "ha/observation.h"
 #include "pg/instance.h"
 
 namespace baton {
@@ -54,7 +55,10 @@ class Agent {
   AgentSnapshot Snapshot() const;
 
  private:
-  Status Execute(Step step, const Decision& decision, const InstanceState& before);
+  Status Execute(Step step, const Decision& decision, const Observation& observed);
+  // After winning the leader key without a leader before: re-reads the cluster and asks the
+  // decision core again; if another member now ranks higher, gives the key back (Aborted).
+  Status ConfirmStillBest(const Observation& observed);
   void RecordRoleChange(const std::string& event, const std::string& reason);
   // pg_rewind from the leader; when that fails, moves the data aside and clones instead.
   Status Rejoin(const Upstream& leader);

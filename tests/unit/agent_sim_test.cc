@@ -205,6 +205,43 @@ TEST_F(AgentSimTest, AWinnerThatDiesBeforePromotingIsReplacedWhenItsLeaseEnds) {
   EXPECT_EQ(Primaries(), 1);
 }
 
+TEST_F(AgentSimTest, AWinnerThatIsNoLongerTheBestGivesTheKeyBack) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  const size_t first = (dead + 1) % 3;
+  const size_t better = (dead + 2) % 3;
+  nodes_[first]->instance.state.lsn = Lsn{0x1000100};
+  nodes_[better]->instance.state.lsn = Lsn{0x1000000};
+  Rounds(18, Kill(dead));  // 9 s: the dead leader's lease is about to end
+  clock_.Advance(seconds(2));
+  ASSERT_FALSE(View().leader.has_value());
+  nodes_[better]->agent->RunOnce();  // publishes its position; waits for `first`'s
+  ASSERT_FALSE(View().leader.has_value());
+
+  // `better` reports a further position just after `first` has read the cluster (the moment
+  // `first` publishes its own record), i.e. between `first`'s decision and its win.
+  const std::string better_key = "/baton/sim/members/" + nodes_[better]->config.node_name;
+  const KeyValue better_record = dcs_.GetPrefix(better_key)->front();
+  MemberInfo updated = *MemberInfo::FromJson(better_record.value);
+  updated.lsn = Lsn{0x2000000};
+  nodes_[better]->instance.state.lsn = updated.lsn;  // its server really got that far
+  bool injected = false;
+  dcs_.WatchPrefix("/baton/sim/members/" + nodes_[first]->config.node_name, [&](const WatchEvent&) {
+    if (injected) return;
+    injected = true;
+    ASSERT_TRUE(dcs_.Put(better_key, updated.ToJson().dump(), better_record.lease).ok());
+  });
+  auto tick = nodes_[first]->agent->RunOnce();  // decides on the old records, wins, re-checks
+  ASSERT_TRUE(injected);
+  EXPECT_FALSE(tick.completed);
+  EXPECT_NE(tick.failure.find("no longer the best candidate"), std::string::npos) << tick.failure;
+  EXPECT_NE(nodes_[first]->instance.state.role, PgRole::kPrimary);
+  EXPECT_FALSE(View().leader.has_value()) << "the key was not given back";
+  // `better` takes over on its next tick.
+  nodes_[better]->agent->RunOnce();
+  EXPECT_EQ(LeaderIndex(), better);
+}
+
 TEST_F(AgentSimTest, AKeyThatExpiresWhilePromotingLeavesAtMostOnePrimary) {
   Bootstrap();
   const size_t dead = LeaderIndex();
