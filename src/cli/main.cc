@@ -3,11 +3,23 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
 
 namespace {
+
+// A crash must not be silent: name the signal on stderr (the agent's log), then die by it.
+extern "C" void ReportFatalSignal(int signal_number) {
+  char message[] = "baton: fatal signal NN\n";
+  message[20] = static_cast<char>('0' + signal_number / 10);
+  message[21] = static_cast<char>('0' + signal_number % 10);
+  ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+  (void)ignored;
+  signal(signal_number, SIG_DFL);
+  raise(signal_number);
+}
 
 std::string SelfPath() {
   char buffer[4096];
@@ -25,6 +37,7 @@ void AddClusterTarget(CLI::App* verb, baton::ClusterTarget& target) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(fatal, ReportFatalSignal);
   CLI::App app{"baton: keeps a replicated PostgreSQL cluster writable when its primary fails"};
   app.require_subcommand(1);
   app.set_version_flag("--version", BATON_VERSION);

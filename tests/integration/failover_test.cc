@@ -67,6 +67,9 @@ class FailoverTest : public ::testing::Test {
       return !ProcessAlive(node.agent_pid);
     }));
     ASSERT_TRUE(cluster_->StartAgent(i, env).ok());
+    ASSERT_TRUE(PollUntil(seconds(30), [&] { return HttpStatus(node, "/liveness") == 200; }))
+        << node.name << ": the restarted agent (pid " << node.agent_pid
+        << ") is not up; alive: " << ProcessAlive(node.agent_pid);
   }
 
   static std::string AgentLog(size_t i) {
@@ -236,12 +239,16 @@ TEST_F(FailoverTest, LaggingReplicaIsNotPromotedAndStatusSaysWhy) {
                     "CREATE TABLE filler AS SELECT g, repeat('x', 1000) FROM "
                     "generate_series(1, 4000) g")
                   .ok());
+  const auto written = QueryOne(Conn(leader), "SELECT pg_current_wal_lsn()");
+  ASSERT_TRUE(written.has_value());
+  const Lsn after_filler = *Lsn::Parse(*written);
   const std::string lagging_name = cluster_->nodes[lagging].name;
   ASSERT_TRUE(PollUntil(seconds(20), [&] {
     const ClusterView view = LoadView(*cluster_);
     const MemberInfo* m = view.Member(lagging_name);
-    return view.last_leader && m && view.last_leader->lsn.value > m->lsn.value + (1 << 20);
-  }));
+    return view.last_leader && view.last_leader->lsn >= after_filler && m &&
+           m->lsn.value + (1 << 20) < after_filler.value;
+  })) << "the leader never published the position past the filler";
   cluster_->KillNode(leader);
 
   ASSERT_TRUE(PollUntil(seconds(30), [&] {
