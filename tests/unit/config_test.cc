@@ -78,6 +78,9 @@ struct BadCase {
   const char* expected_text;
 };
 
+// gtest names a case by this in listings (instead of dumping the struct's bytes).
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
   auto at = text.find(from);
   if (at != std::string::npos) text.replace(at, from.size(), to);
