@@ -168,13 +168,13 @@ Result<LocalCluster> LocalCluster::Start(const LocalClusterOptions& options) {
   c.etcd_pid = *etcd;
   if (Status s = c.WriteManifest(); !s.ok()) return s;
 
-  // Wait for etcd to answer before the agents start.
+  // Wait for etcd to answer before the agents start. A fresh client per attempt: a gRPC
+  // channel whose first connection was refused can sit in reconnect backoff for ~10 s.
   {
-    EtcdDcs dcs({c.etcd_endpoint}, std::chrono::seconds(1));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     Status ready = Unavailable("etcd did not start");
     while (std::chrono::steady_clock::now() < deadline) {
-      ready = dcs.GetPrefix("/baton/").status();
+      ready = EtcdDcs({c.etcd_endpoint}, std::chrono::seconds(1)).GetPrefix("/baton/").status();
       if (ready.ok() || !ProcessAlive(c.etcd_pid)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -294,8 +294,11 @@ Status LocalCluster::WaitHealthy(Duration timeout) const {
       const MemberInfo* leader = view->LeaderMember();
       size_t streaming = 0;
       for (const auto& [name, m] : view->members) {
+        // Zero lag as the leader itself reports it (pg_stat_replication), so a leader record
+        // from before the replica connected cannot pass for a caught-up one.
+        const ClusterView::Lag lag = view->LagOf(m);
         if (leader && name != leader->name && m.streaming && m.upstream == leader->name &&
-            view->LagOf(m).bytes == 0u) {
+            lag.seconds.has_value() && lag.bytes == 0u) {
           ++streaming;
         }
       }

@@ -79,7 +79,9 @@ struct BadCase {
 };
 
 // gtest names a case by this in listings (instead of dumping the struct's bytes).
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BadCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
   auto at = text.find(from);
