@@ -22,6 +22,8 @@ struct ClusterTarget {
 int AgentCommand(const std::string& config_path);
 int StatusCommand(const ClusterTarget& target, bool json, double watch_seconds);
 int HistoryCommand(const ClusterTarget& target, bool json);
+// Maintenance mode on (pause) or off (resume).
+int PauseCommand(const ClusterTarget& target, bool pause);
 int ConfigCheckCommand(const std::string& config_path);
 int DemoStartCommand(const LocalClusterOptions& options);
 int DemoStopCommand(const std::string& dir);

@@ -63,6 +63,14 @@ int main(int argc, char** argv) {
   AddClusterTarget(history, history_target);
   history->add_flag("--json", history_json, "Print JSON for scripts");
 
+  baton::ClusterTarget pause_target;
+  auto* pause = app.add_subcommand(
+      "pause", "Maintenance mode: no automatic failover or PostgreSQL restarts until resume");
+  AddClusterTarget(pause, pause_target);
+  baton::ClusterTarget resume_target;
+  auto* resume = app.add_subcommand("resume", "Leave maintenance mode");
+  AddClusterTarget(resume, resume_target);
+
   std::string check_path;
   auto* config = app.add_subcommand("config", "Work with config files");
   config->require_subcommand(1);
@@ -102,6 +110,8 @@ int main(int argc, char** argv) {
   if (agent->parsed()) return baton::AgentCommand(agent_config);
   if (status->parsed()) return baton::StatusCommand(status_target, status_json, watch_seconds);
   if (history->parsed()) return baton::HistoryCommand(history_target, history_json);
+  if (pause->parsed()) return baton::PauseCommand(pause_target, true);
+  if (resume->parsed()) return baton::PauseCommand(resume_target, false);
   if (check->parsed()) return baton::ConfigCheckCommand(check_path);
   if (demo_start->parsed()) {
     // Keep the derived timings valid for short leases (both must stay below the TTL).

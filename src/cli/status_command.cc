@@ -85,6 +85,34 @@ int StatusCommand(const ClusterTarget& target, bool json, double watch_seconds) 
   }
 }
 
+int PauseCommand(const ClusterTarget& target, bool pause) {
+  auto connected = Connect(target);
+  if (auto* code = std::get_if<int>(&connected)) return *code;
+  Connected& c = std::get<Connected>(connected);
+  auto view = LoadView(c);
+  if (!view.ok()) {
+    std::cerr << view.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (view->paused == pause) {
+    std::cout << "Cluster " << c.cluster << " is already " << (pause ? "paused" : "not paused")
+              << "\n";
+    return kExitOk;
+  }
+  SteadyClock clock;
+  ClusterStore store(*c.dcs, c.cluster, "", 10, clock);
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  if (Status s = store.SetPaused(pause, std::string("baton CLI on ") + host); !s.ok()) {
+    std::cerr << s.ToString() << "\n";
+    return kExitFailure;
+  }
+  std::cout << (pause ? "Paused cluster " : "Resumed cluster ") << c.cluster
+            << (pause ? ": no automatic failover or restarts until `baton resume`.\n"
+                      : ": automatic failover and restarts are back on.\n");
+  return kExitOk;
+}
+
 int HistoryCommand(const ClusterTarget& target, bool json) {
   auto connected = Connect(target);
   if (auto* code = std::get_if<int>(&connected)) return *code;

@@ -45,12 +45,14 @@ nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& 
           {"initialized_by",
            view.initialized_by ? nlohmann::json(*view.initialized_by) : nlohmann::json()},
           {"leader", view.leader ? nlohmann::json(view.leader->name) : nlohmann::json()},
+          {"paused", view.paused},
           {"members", members}};
 }
 
 std::string ClusterStatusTable(const std::string& cluster, const ClusterView& view) {
-  std::string out = fmt::format("Cluster {}: leader {}, {} member(s)\n", cluster,
-                                view.leader ? view.leader->name : "NONE", view.members.size());
+  std::string out = fmt::format("Cluster {}: leader {}, {} member(s){}\n", cluster,
+                                view.leader ? view.leader->name : "NONE", view.members.size(),
+                                view.paused ? ", PAUSED (maintenance mode)" : "");
   out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", "MEMBER", "HOST",
                      "ROLE", "STATE", "TL", "LSN", "LAG(B)", "LAG(S)", "NOTE");
   for (const auto& [name, m] : view.members) {

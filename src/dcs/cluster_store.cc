@@ -12,6 +12,7 @@ constexpr const char* kInitialize = "initialize";
 constexpr const char* kLeader = "leader";
 constexpr const char* kMembers = "members/";
 constexpr const char* kConfig = "config";
+constexpr const char* kPause = "pause";
 constexpr const char* kHistory = "history/";
 constexpr const char* kStatus = "status";
 }  // namespace
@@ -59,6 +60,8 @@ Result<ClusterView> ClusterStore::Load() {
       view.leader = LeaderKey{kv.value, kv.mod_revision, kv.lease};
     } else if (key.rfind(kMembers, 0) == 0) {
       if (auto member = MemberInfo::FromJson(kv.value)) view.members[member->name] = *member;
+    } else if (key == kPause) {
+      view.paused = true;
     } else if (key == kConfig) {
       auto config = nlohmann::json::parse(kv.value, nullptr, false);
       if (config.is_object()) view.config = config;
@@ -146,6 +149,14 @@ Status ClusterStore::AppendHistory(const nlohmann::json& record) {
                   0);
 }
 
+Status ClusterStore::SetPaused(bool paused, const std::string& by) {
+  if (!paused) return dcs_.Delete(prefix_ + kPause);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const nlohmann::json record = {{"by", by},
+                                 {"since_unix", std::chrono::duration<double>(now).count()}};
+  return dcs_.Put(prefix_ + kPause, record.dump(), 0);
+}
+
 Status ClusterStore::WriteLeaderStatus(const LeaderStatus& status) {
   const nlohmann::json j = {{"name", status.name},
                             {"lsn", status.lsn.ToString()},
@@ -155,7 +166,7 @@ Status ClusterStore::WriteLeaderStatus(const LeaderStatus& status) {
 }
 
 bool ClusterStore::IsUrgentKey(const std::string& key) {
-  return key == kLeader || key == kInitialize || key == kConfig;
+  return key == kLeader || key == kInitialize || key == kConfig || key == kPause;
 }
 
 bool ClusterStore::IsMemberKey(const std::string& key) {

@@ -5,6 +5,7 @@
 //   leader            node name of the leader, on the leader's session lease
 //   members/<name>    MemberInfo JSON, on that member's session lease
 //   config            dynamic cluster settings (JSON)
+//   pause             present while the cluster is in maintenance mode (who paused it, when)
 //   status            the leader's last position (LeaderStatus JSON), written every tick
 //   history/<n>       one JSON record per role change
 // The session lease is granted on first refresh and renewed by every RefreshSession(); when
@@ -45,6 +46,7 @@ struct ClusterView {
   std::optional<LeaderKey> leader;
   std::map<std::string, MemberInfo> members;
   std::optional<LeaderStatus> last_leader;
+  bool paused = false;  // maintenance mode: no automatic failover, restarts or role changes
   nlohmann::json config = nlohmann::json::object();
   std::vector<nlohmann::json> history;  // oldest first
 
@@ -91,6 +93,8 @@ class ClusterStore {
   // Deletes the leader key if it names this node.
   Status ReleaseLeader();
   Status WriteConfig(const nlohmann::json& config);
+  // Maintenance mode: while the pause key exists no agent fails over or restarts PostgreSQL.
+  Status SetPaused(bool paused, const std::string& by);
   Status WriteLeaderStatus(const LeaderStatus& status);
   Status AppendHistory(const nlohmann::json& record);
   // `on_change` runs (on another thread) for every change of a key of this cluster, with the

@@ -60,13 +60,23 @@ Agent::Tick Agent::RunOnce() {
       session = view.status();
     }
   }
-  if (!session.ok()) spdlog::warn("etcd: {}", session.ToString());
+  // Say so when etcd becomes unreachable, when the error changes, and when it is back.
+  const std::string dcs_error = session.ok() ? "" : session.ToString();
+  if (dcs_error != last_dcs_error_) {
+    if (dcs_error.empty()) {
+      spdlog::info("etcd reachable again");
+    } else {
+      spdlog::warn("etcd: {}", dcs_error);
+    }
+    last_dcs_error_ = dcs_error;
+  }
   o.instance = instance_.Probe();
   o.lease_deadline = lease_deadline_;
 
   const bool leader =
       o.dcs_reachable && o.cluster.leader && o.cluster.leader->name == config_.node_name;
-  if (leader && !o.instance.running) {
+  // The restart budget runs only while the agent may act on it (not in maintenance mode).
+  if (leader && !o.instance.running && !o.cluster.paused) {
     if (!primary_down_since_) primary_down_since_ = o.now;
   } else {
     primary_down_since_.reset();

@@ -76,6 +76,7 @@ class Agent {
   std::string previous_leader_;
   double leader_last_seen_unix_ = 0;  // wall time of the leader's last published status
   std::string rejoined_;              // how this agent last rejoined its node, for status
+  std::string last_dcs_error_;        // last etcd error logged, "" while etcd answers
 
   mutable std::mutex mu_;
   AgentSnapshot snapshot_;

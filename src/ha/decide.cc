@@ -221,6 +221,21 @@ Decision DecideWithoutLeader(const Observation& o) {
                               ranked.front()));
 }
 
+// Maintenance mode: the leader keeps its key (so nobody takes over), nobody starts, stops,
+// promotes or repoints PostgreSQL. Agents keep observing and publishing.
+Decision DecidePaused(const Observation& o) {
+  const bool leader = o.cluster.leader && o.cluster.leader->name == o.self;
+  if (leader) {
+    return Do({Step::kRenewLeader},
+              o.instance.running ? "cluster paused: leader keeps its key, no automatic actions"
+                                 : "cluster paused: postgres is down and is not restarted");
+  }
+  if (!o.cluster.leader) {
+    return Wait("cluster paused: no leader, and no automatic failover until `baton resume`");
+  }
+  return Wait("cluster paused: no automatic actions");
+}
+
 }  // namespace
 
 Decision Decide(const Observation& o) {
@@ -235,6 +250,7 @@ Decision Decide(const Observation& o) {
         "the data directory holds a cluster but etcd has no record of this cluster; refusing to "
         "guess (see docs/operations.md)");
   }
+  if (cluster.paused) return DecidePaused(o);
   if (cluster.leader && cluster.leader->name == o.self) return DecideAsLeader(o);
   if (cluster.leader) return DecideAsFollower(o, *cluster.leader);
   return DecideWithoutLeader(o);

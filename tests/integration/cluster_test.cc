@@ -242,6 +242,8 @@ TEST(CliTest, EveryVerbHasHelp) {
   for (std::vector<std::string> verb : std::vector<std::vector<std::string>>{{"agent"},
                                                                              {"status"},
                                                                              {"history"},
+                                                                             {"pause"},
+                                                                             {"resume"},
                                                                              {"config", "check"},
                                                                              {"demo", "start"},
                                                                              {"demo", "stop"}}) {

@@ -220,6 +220,42 @@ TEST_F(FailoverTest, FailedRewindFallsBackToReCloneAndKeepsTheOldDataAside) {
   ASSERT_TRUE(cluster_->WaitHealthy(seconds(120)).ok());
 }
 
+TEST_F(FailoverTest, PausedClusterPromotesNobodyUntilResumed) {
+  const std::string& config = cluster_->nodes[0].config_path;
+  auto paused = RunCommand({BatonBinary(), "pause", "-c", config}, {}, seconds(20));
+  ASSERT_TRUE(paused.ok());
+  ASSERT_EQ(paused->exit_code, 0) << paused->output;
+  auto status = RunCommand({BatonBinary(), "status", "-c", config}, {}, seconds(20));
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(status->output.find("PAUSED"), std::string::npos) << status->output;
+
+  const size_t old = Leader();
+  cluster_->KillNode(old);
+  // The dead leader's key ends after its 3 s lease; then nobody takes over, however long.
+  ASSERT_TRUE(PollUntil(seconds(20), [&] { return !LoadView(*cluster_).leader.has_value(); }));
+  const auto until = std::chrono::steady_clock::now() + seconds(6);
+  while (std::chrono::steady_clock::now() < until) {
+    for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
+      if (i == old) continue;
+      ASSERT_EQ(QueryOne(Conn(i), "SELECT pg_is_in_recovery()"), "t")
+          << cluster_->nodes[i].name << " was promoted while the cluster was paused";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  const ClusterView view = LoadView(*cluster_);
+  EXPECT_TRUE(view.paused);
+  EXPECT_NE(view.Member(cluster_->nodes[(old + 1) % 3].name)->note.find("cluster paused"),
+            std::string::npos);
+
+  auto resumed = RunCommand({BatonBinary(), "resume", "-c", config}, {}, seconds(20));
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_EQ(resumed->exit_code, 0) << resumed->output;
+  EXPECT_TRUE(NewLeader(old, seconds(30)).has_value()) << "no failover after resume";
+  ASSERT_TRUE(cluster_->StartAgent(old).ok());
+  Status healthy = cluster_->WaitHealthy(seconds(120));
+  ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+}
+
 TEST_F(FailoverTest, LaggingReplicaIsNotPromotedAndStatusSaysWhy) {
   const size_t leader = Leader();
   const size_t lagging = (leader + 1) % 3;

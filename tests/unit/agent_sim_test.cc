@@ -283,6 +283,22 @@ TEST_F(AgentSimTest, AFormerPrimaryRejoinsWithRewindOrFallsBackToAReclone) {
   EXPECT_EQ(view.history.back()["event"], "rejoin");
 }
 
+TEST_F(AgentSimTest, PausedClusterPromotesNobodyUntilResumed) {
+  Bootstrap();
+  ClusterStore admin(dcs_, "sim", "", 10, clock_);
+  ASSERT_TRUE(admin.SetPaused(true, "test").ok());
+  const size_t dead = LeaderIndex();
+  for (auto& node : nodes_) node->instance.state.lsn = Lsn{0x1000000};
+  const std::vector<bool> alive = Kill(dead);
+  Rounds(40, alive);  // 20 s: twice the TTL
+  EXPECT_FALSE(View().leader.has_value());
+  EXPECT_EQ(Primaries(), 0);
+  ASSERT_TRUE(admin.SetPaused(false, "test").ok());
+  Rounds(4, alive);
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_NE(LeaderIndex(), dead);
+}
+
 TEST_F(AgentSimTest, PrimaryCutOffFromEtcdFencesItselfAtItsLeaseDeadline) {
   Bootstrap();
   const size_t leader = LeaderIndex();

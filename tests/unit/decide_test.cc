@@ -148,6 +148,33 @@ TEST(DecideTest, AReplicaPointingElsewhereIsRepointedWithoutARestart) {
   EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kFollow});
 }
 
+TEST(DecideTest, APausedClusterFailsOverToNobody) {
+  Observation o = Leaderless(500);
+  o.cluster.paused = true;
+  o.cluster.members["node2"] = Replica("node2", 400);
+  const Decision d = Decide(o);
+  EXPECT_TRUE(d.idle());
+  EXPECT_NE(d.reason.find("cluster paused"), std::string::npos) << d.reason;
+}
+
+TEST(DecideTest, APausedLeaderKeepsItsKeyButDoesNotRestartPostgres) {
+  Observation o = Follower();
+  o.self = "node2";
+  o.instance.running = o.instance.accepting = false;
+  o.cluster.paused = true;
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kRenewLeader});
+  o.cluster.paused = false;
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRenewLeader, Step::kStartPrimary}));
+}
+
+TEST(DecideTest, APausedReplicaIsNotRepointed) {
+  Observation o = Follower();
+  o.instance.timeline = 2;
+  o.instance.configured_upstream = "127.0.0.1:5999";
+  o.cluster.paused = true;
+  EXPECT_TRUE(Decide(o).idle());
+}
+
 TEST(DecideTest, OnlyStateChangesMakeTheAgentLookAgainAtOnce) {
   EXPECT_FALSE(Decision{}.ChangesState());
   EXPECT_FALSE((Decision{{Step::kRenewLeader}, std::nullopt, ""}.ChangesState()));
