@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
+
 namespace baton {
 
 namespace {
@@ -29,7 +31,7 @@ bool IsStreamingReplica(const AgentSnapshot& s) {
 
 void Reply(httplib::Response& res, bool ok, const nlohmann::json& body) {
   res.status = ok ? 200 : 503;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(JsonText(body), "application/json");
 }
 
 }  // namespace

@@ -72,6 +72,9 @@ int AgentCommand(const std::string& config_path) {
   });
   agent.Run(stop);
   api.Stop();
+  // Nothing may call back into the agent once it is gone.
+  dcs.StopWatches();
+  instance.SetExitCallback({});
   if (!stop) pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
   return kExitOk;

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json_text.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 #include "pg/pg_connection.h"
@@ -234,7 +235,7 @@ Status LocalCluster::WriteManifest() const {
       {"etcd", {{"endpoint", etcd_endpoint}, {"pid", etcd_pid}, {"data_dir", etcd_data_dir}}},
       {"nodes", nodes_json}};
   if (run_as) manifest["run_as"] = {{"uid", run_as->uid}, {"gid", run_as->gid}};
-  return WriteText(dir + "/" + kManifest, manifest.dump(2) + "\n");
+  return WriteText(dir + "/" + kManifest, JsonText(manifest, 2) + "\n");
 }
 
 Result<LocalCluster> LocalCluster::Load(const std::string& dir) {

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/status_view.h"
+#include "core/json_text.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 
@@ -75,7 +76,7 @@ int StatusCommand(const ClusterTarget& target, bool json, double watch_seconds) 
       std::cerr << view.status().message() << "\n";
       if (watch_seconds <= 0) return kExitFailure;
     } else if (json) {
-      std::cout << ClusterStatusJson(c.cluster, *view).dump(2) << std::endl;
+      std::cout << JsonText(ClusterStatusJson(c.cluster, *view), 2) << std::endl;
     } else {
       if (watch_seconds > 0) std::cout << "\033[H\033[2J";
       std::cout << ClusterStatusTable(c.cluster, *view) << std::flush;
@@ -122,7 +123,7 @@ int HistoryCommand(const ClusterTarget& target, bool json) {
     return kExitFailure;
   }
   if (json) {
-    std::cout << nlohmann::json(view->history).dump(2) << std::endl;
+    std::cout << JsonText(nlohmann::json(view->history), 2) << std::endl;
   } else {
     std::cout << HistoryTable(*view);
   }

@@ -80,10 +80,14 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
     return Internal(fmt::format("pipe: {}", std::strerror(errno)));
   }
   const pid_t pid = fork();
-  if (pid < 0) return Internal(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid < 0) {
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return Internal(fmt::format("fork: {}", std::strerror(errno)));
+  }
   if (pid == 0) {
     setpgid(0, 0);
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dup2(devnull, STDIN_FILENO);
     dup2(pipe_fds[1], STDOUT_FILENO);
     dup2(pipe_fds[1], STDERR_FILENO);
@@ -158,7 +162,7 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
   }
   if (pid == 0) {
     setsid();
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dup2(devnull, STDIN_FILENO);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "core/json_text.h"
+
 namespace baton {
 
 namespace {
@@ -67,10 +69,14 @@ Result<ClusterView> ClusterStore::Load() {
       if (config.is_object()) view.config = config;
     } else if (key == kStatus) {
       auto j = nlohmann::json::parse(kv.value, nullptr, false);
-      if (j.is_object()) {
-        view.last_leader =
-            LeaderStatus{j.value("name", ""), Lsn::Parse(j.value("lsn", "0/0")).value_or(Lsn{}),
-                         j.value("timeline", 0u), j.value("time_unix", 0.0)};
+      try {
+        if (j.is_object()) {
+          view.last_leader =
+              LeaderStatus{j.value("name", ""), Lsn::Parse(j.value("lsn", "0/0")).value_or(Lsn{}),
+                           j.value("timeline", 0u), j.value("time_unix", 0.0)};
+        }
+      } catch (const nlohmann::json::exception&) {
+        // A malformed status is as good as none: lag is then judged against the members.
       }
     } else if (key.rfind(kHistory, 0) == 0) {
       auto record = nlohmann::json::parse(kv.value, nullptr, false);
@@ -86,6 +92,7 @@ Status ClusterStore::RefreshSession() {
     Status s = dcs_.KeepAlive(lease_);
     if (s.ok()) {
       last_renewal_sent_ = sent;
+      last_refresh_renewed_ = true;
       return s;
     }
     if (s.code() != StatusCode::kNotFound) return s;
@@ -96,6 +103,7 @@ Status ClusterStore::RefreshSession() {
   if (!lease.ok()) return lease.status();
   lease_ = *lease;
   last_renewal_sent_ = sent;
+  last_refresh_renewed_ = false;
   return Status::Ok();
 }
 
@@ -109,7 +117,7 @@ void ClusterStore::CloseSession() {
 
 Status ClusterStore::PublishMember(const MemberInfo& member) {
   if (lease_ == 0) return FailedPrecondition("no session lease");
-  return dcs_.Put(prefix_ + kMembers + node_, member.ToJson().dump(), lease_);
+  return dcs_.Put(prefix_ + kMembers + node_, JsonText(member.ToJson()), lease_);
 }
 
 Result<bool> ClusterStore::ClaimInitialize() {
@@ -139,13 +147,13 @@ Status ClusterStore::ReleaseLeader() {
 }
 
 Status ClusterStore::WriteConfig(const nlohmann::json& config) {
-  return dcs_.Put(prefix_ + kConfig, config.dump(), 0);
+  return dcs_.Put(prefix_ + kConfig, JsonText(config), 0);
 }
 
 Status ClusterStore::AppendHistory(const nlohmann::json& record) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  return dcs_.Put(fmt::format("{}{}{:020d}-{}", prefix_, kHistory, micros, node_), record.dump(),
+  return dcs_.Put(fmt::format("{}{}{:020d}-{}", prefix_, kHistory, micros, node_), JsonText(record),
                   0);
 }
 
@@ -154,7 +162,7 @@ Status ClusterStore::SetPaused(bool paused, const std::string& by) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const nlohmann::json record = {{"by", by},
                                  {"since_unix", std::chrono::duration<double>(now).count()}};
-  return dcs_.Put(prefix_ + kPause, record.dump(), 0);
+  return dcs_.Put(prefix_ + kPause, JsonText(record), 0);
 }
 
 Status ClusterStore::WriteLeaderStatus(const LeaderStatus& status) {
@@ -162,7 +170,7 @@ Status ClusterStore::WriteLeaderStatus(const LeaderStatus& status) {
                             {"lsn", status.lsn.ToString()},
                             {"timeline", status.timeline},
                             {"time_unix", status.time_unix}};
-  return dcs_.Put(prefix_ + kStatus, j.dump(), 0);
+  return dcs_.Put(prefix_ + kStatus, JsonText(j), 0);
 }
 
 bool ClusterStore::IsUrgentKey(const std::string& key) {

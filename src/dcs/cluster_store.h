@@ -76,6 +76,10 @@ class ClusterStore {
   // Grants or renews this node's session lease. On success records when the renewal was sent.
   Status RefreshSession();
   bool has_session() const { return lease_ != 0; }
+  LeaseId lease() const { return lease_; }
+  // False when the last successful refresh had to grant a new lease (the old one had ended,
+  // and with it any leader key on it).
+  bool last_refresh_renewed() const { return last_refresh_renewed_; }
   // When the last successful renewal was sent (for the self-fencing deadline).
   TimePoint last_renewal_sent() const { return last_renewal_sent_; }
   // Ends the session (deleting this node's member and leader keys). Best effort.
@@ -112,6 +116,7 @@ class ClusterStore {
   const Clock& clock_;
   LeaseId lease_ = 0;
   TimePoint last_renewal_sent_{};
+  bool last_refresh_renewed_ = false;
 };
 
 }  // namespace baton

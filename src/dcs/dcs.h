@@ -63,6 +63,9 @@ class Dcs {
   // Calls `callback` for every change under `prefix` from now on, until the Dcs is destroyed.
   // Reconnects by itself; a change missed while disconnected is seen on the next read.
   virtual void WatchPrefix(const std::string& prefix, WatchCallback callback) = 0;
+  // Ends every watch; no callback runs once this returns. For an orderly shutdown, before the
+  // objects the callbacks point at are destroyed.
+  virtual void StopWatches() = 0;
 };
 
 }  // namespace baton

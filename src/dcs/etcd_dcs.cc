@@ -96,13 +96,19 @@ EtcdDcs::EtcdDcs(const std::vector<std::string>& endpoints, Duration call_timeou
 }
 
 EtcdDcs::~EtcdDcs() {
+  StopWatches();
+}
+
+void EtcdDcs::StopWatches() {
+  std::vector<std::thread> threads;
   {
     std::lock_guard lock(watch_mu_);
     stopping_ = true;
     for (auto& context : watch_contexts_) context->TryCancel();
+    threads.swap(watch_threads_);
   }
   watch_cv_.notify_all();
-  for (auto& thread : watch_threads_) thread.join();
+  for (auto& thread : threads) thread.join();
 }
 
 std::unique_ptr<grpc::ClientContext> EtcdDcs::NewCallContext() const {

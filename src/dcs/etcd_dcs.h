@@ -50,6 +50,7 @@ class EtcdDcs final : public Dcs {
   Result<bool> Holds(const std::string& key, const std::string& value, LeaseId lease) override;
   Result<bool> DeleteIfValue(const std::string& key, const std::string& expected) override;
   void WatchPrefix(const std::string& prefix, WatchCallback callback) override;
+  void StopWatches() override;
 
  private:
   struct Stubs;

@@ -160,6 +160,11 @@ void MemoryDcs::WatchPrefix(const std::string& prefix, WatchCallback callback) {
   watchers_.emplace_back(prefix, std::move(callback));
 }
 
+void MemoryDcs::StopWatches() {
+  std::lock_guard lock(mu_);
+  watchers_.clear();
+}
+
 void MemoryDcs::SetReachable(bool reachable) {
   std::lock_guard lock(mu_);
   reachable_ = reachable;

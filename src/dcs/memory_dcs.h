@@ -34,6 +34,7 @@ class MemoryDcs final : public Dcs {
   Result<bool> Holds(const std::string& key, const std::string& value, LeaseId lease) override;
   Result<bool> DeleteIfValue(const std::string& key, const std::string& expected) override;
   void WatchPrefix(const std::string& prefix, WatchCallback callback) override;
+  void StopWatches() override;
 
   // Fault injection: while unreachable every call returns Unavailable (leases keep ageing).
   void SetReachable(bool reachable);

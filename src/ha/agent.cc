@@ -5,6 +5,7 @@
 
 #include <ctime>
 
+#include "core/json_text.h"
 #include "ha/decide.h"
 
 namespace baton {
@@ -35,6 +36,11 @@ Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock)
       clock_(clock),
       store_(dcs, config_.cluster_name, config_.node_name, config_.timing.ttl_seconds, clock) {}
 
+TimePoint Agent::LeaseDeadline() const {
+  return store_.last_renewal_sent() + std::chrono::seconds(config_.timing.ttl_seconds) -
+         LeaseMargin();
+}
+
 Duration Agent::LeaseMargin() const {
   // Room for clock-rate differences and the time the renewal took to arrive at etcd.
   return std::min<Duration>(std::chrono::seconds(1),
@@ -49,9 +55,10 @@ Agent::Tick Agent::RunOnce() {
   o.timing = config_.timing;
 
   Status session = store_.RefreshSession();
+  // Only renewing the lease that may hold the leader key extends the deadline; a new lease
+  // holds no key until AcquireLeader wins one on it.
   if (session.ok()) {
-    lease_deadline_ = store_.last_renewal_sent() +
-                      std::chrono::seconds(config_.timing.ttl_seconds) - LeaseMargin();
+    if (store_.last_refresh_renewed()) lease_deadline_ = LeaseDeadline();
     auto view = store_.Load();
     if (view.ok()) {
       o.cluster = std::move(view).value();
@@ -107,8 +114,18 @@ Agent::Tick Agent::RunOnce() {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   self.updated_unix = now_unix;
   if (o.dcs_reachable) {
-    if (Status s = store_.PublishMember(self); !s.ok()) {
-      spdlog::warn("publishing member state: {}", s.ToString());
+    // The key lives on the lease; rewrite it only when something in it changed (or the lease
+    // did), so an idle cluster does not churn etcd and members do not wake each other in turn.
+    MemberInfo unstamped = self;
+    unstamped.updated_unix = 0;
+    const std::string content = JsonText(unstamped.ToJson());
+    if (content != last_published_ || store_.lease() != last_published_lease_) {
+      if (Status s = store_.PublishMember(self); !s.ok()) {
+        spdlog::warn("publishing member state: {}", s.ToString());
+      } else {
+        last_published_ = content;
+        last_published_lease_ = store_.lease();
+      }
     }
     if (leader && o.instance.accepting && o.instance.role == PgRole::kPrimary) {
       const LeaderStatus status{config_.node_name, o.instance.lsn, o.instance.timeline, now_unix};
@@ -154,6 +171,10 @@ Status Agent::ConfirmStillBest(const Observation& observed) {
   Observation again = observed;
   again.cluster = std::move(fresh).value();
   again.cluster.leader.reset();  // judge as before winning
+  for (auto& [name, member] : again.cluster.members) {
+    // Members that already saw this node as leader published after the loss: fresh.
+    if (member.leader_seen == config_.node_name) member.leader_seen.clear();
+  }
   const Decision second = Decide(again);
   const bool still_best = !second.steps.empty() && second.steps.front() == Step::kAcquireLeader;
   if (still_best) return Status::Ok();
@@ -179,12 +200,19 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       if (Status s = won(store_.AcquireLeader(), "another node took the leader key"); !s.ok()) {
         return s;
       }
+      lease_deadline_ = LeaseDeadline();  // the key now lives on the current lease
       // Bootstrap has no candidates to compare; a takeover does.
       const bool takeover = observed.cluster.initialized_by.has_value();
       return takeover ? ConfirmStillBest(observed) : Status::Ok();
     }
-    case Step::kRenewLeader:
-      return won(store_.RenewLeader(), "the leader key no longer names this node");
+    case Step::kRenewLeader: {
+      if (Status s = won(store_.RenewLeader(), "the leader key no longer names this node");
+          !s.ok()) {
+        return s;
+      }
+      lease_deadline_ = LeaseDeadline();  // the key is confirmed on the current lease
+      return Status::Ok();
+    }
     case Step::kReleaseLeader:
       return store_.ReleaseLeader();
     case Step::kBootstrap: {
@@ -208,7 +236,13 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       return instance_.CloneFrom(*decision.upstream);
     case Step::kStartPrimary: {
       if (Status s = lease_valid(); !s.ok()) return s;
-      return instance_.Start(PgRole::kPrimary, std::nullopt);
+      Status started = instance_.Start(PgRole::kPrimary, std::nullopt);
+      // Crash recovery can outlast the lease; no renewal happened meanwhile.
+      if (Status s = lease_valid(); !s.ok()) {
+        (void)instance_.Stop(StopMode::kImmediate);
+        return s.WithContext("start as primary took past the lease deadline; stopped it");
+      }
+      return started;
     }
     case Step::kStartReplica:
       return instance_.Start(PgRole::kReplica, decision.upstream);
@@ -288,19 +322,32 @@ void Agent::Wake() {
 }
 
 void Agent::Run(const std::atomic<bool>& stop) {
-  store_.Watch([this](const std::string& key) {
-    // While leaderless, a member's fresh position may decide who takes over: look at once.
-    if (ClusterStore::IsUrgentKey(key) || (leaderless_ && ClusterStore::IsMemberKey(key))) {
-      Wake();
-    }
+  const std::string own_member_key = "members/" + config_.node_name;
+  store_.Watch([this, own_member_key](const std::string& key) {
+    // While leaderless, another member's fresh position may decide who takes over: look at once.
+    const bool other_member = ClusterStore::IsMemberKey(key) && key != own_member_key;
+    if (ClusterStore::IsUrgentKey(key) || (leaderless_ && other_member)) Wake();
   });
   instance_.SetExitCallback([this] { Wake(); });
   const Duration loop_wait = SecondsToDuration(config_.timing.loop_wait_seconds);
   while (!stop) {
-    Tick tick = RunOnce();
+    Tick tick;
+    try {
+      tick = RunOnce();
+    } catch (const std::exception& e) {
+      // Never let one bad value (from etcd, PostgreSQL or a command) end the agent: that would
+      // leave PostgreSQL running unsupervised. Log it and look again next loop.
+      spdlog::error("agent loop: unexpected error: {}", e.what());
+    }
     if (tick.decision.ChangesState() && tick.completed) continue;  // look again at once
+    // Wake no later than the lease deadline, so a primary that must fence does so on time.
+    auto wake_at = std::chrono::steady_clock::now() + loop_wait;
+    const Duration to_deadline = lease_deadline_ - clock_.Now();
+    if (to_deadline > Duration::zero()) {
+      wake_at = std::min(wake_at, std::chrono::steady_clock::now() + to_deadline);
+    }
     std::unique_lock lock(mu_);
-    wake_cv_.wait_for(lock, loop_wait, [&] { return wake_ || stop.load(); });
+    wake_cv_.wait_until(lock, wake_at, [&] { return wake_ || stop.load(); });
     wake_ = false;
   }
   Shutdown();

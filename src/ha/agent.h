@@ -63,6 +63,8 @@ class Agent {
   // pg_rewind from the leader; when that fails, moves the data aside and clones instead.
   Status Rejoin(const Upstream& leader);
   Duration LeaseMargin() const;
+  // Deadline for the lease as last renewed: sent + TTL - margin.
+  TimePoint LeaseDeadline() const;
 
   const Config config_;
   Instance& instance_;
@@ -77,6 +79,8 @@ class Agent {
   double leader_last_seen_unix_ = 0;  // wall time of the leader's last published status
   std::string rejoined_;              // how this agent last rejoined its node, for status
   std::string last_dcs_error_;        // last etcd error logged, "" while etcd answers
+  std::string last_published_;        // member record last written (without its timestamp)
+  LeaseId last_published_lease_ = 0;
 
   mutable std::mutex mu_;
   AgentSnapshot snapshot_;

@@ -93,6 +93,12 @@ Decision DecideAsLeader(const Observation& o) {
                             "giving up the leader key",
                             o.timing.primary_start_timeout_seconds));
     }
+    if (inst.stopped_in_recovery) {
+      // Its data is a replica's (a promotion that did not finish): starting it as primary would
+      // skip the timeline switch. Start read-only; the next tick promotes.
+      return Do({Step::kRenewLeader, Step::kStartReplica},
+                "postgres is down with a replica's data: restarting it read-only to promote it");
+    }
     return Do({Step::kRenewLeader, Step::kStartPrimary},
               "postgres is down: restarting it as primary");
   }
@@ -111,6 +117,10 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
   std::optional<Upstream> upstream;
   if (leader_member != nullptr) upstream = UpstreamOf(*leader_member);
   if (!upstream) {
+    if (inst.accepting && inst.role == PgRole::kPrimary) {
+      return Do({Step::kFence},
+                fmt::format("{} holds the leader key: fencing this primary", leader.name));
+    }
     return Wait(
         fmt::format("{} holds the leader key but has not published its address yet", leader.name));
   }
@@ -164,7 +174,7 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
                              : fmt::format("replica of {}, not streaming yet", leader.name));
 }
 
-Decision DecideWithoutLeader(const Observation& o) {
+Decision RankWithoutLeader(const Observation& o) {
   const InstanceState& inst = o.instance;
   if (!inst.data_present) return Wait("no leader to clone from");
   if (!inst.running) {
@@ -221,6 +231,18 @@ Decision DecideWithoutLeader(const Observation& o) {
                               ranked.front()));
 }
 
+// No leader: the best candidate takes over. A writable primary that does not take the key
+// must not keep accepting writes while another node may: it fences itself (and can still be
+// chosen afterwards, as a replica with the same data).
+Decision DecideWithoutLeader(const Observation& o) {
+  Decision d = RankWithoutLeader(o);
+  const bool writable = o.instance.accepting && o.instance.role == PgRole::kPrimary;
+  if (writable && d.idle()) {
+    return Do({Step::kFence}, "no leader key and not taking it (" + d.reason + "): fencing");
+  }
+  return d;
+}
+
 // Maintenance mode: the leader keeps its key (so nobody takes over), nobody starts, stops,
 // promotes or repoints PostgreSQL. Agents keep observing and publishing.
 Decision DecidePaused(const Observation& o) {
@@ -251,6 +273,12 @@ Decision Decide(const Observation& o) {
         "guess (see docs/operations.md)");
   }
   if (cluster.paused) return DecidePaused(o);
+  if (*cluster.initialized_by == o.self && !cluster.leader && !o.instance.data_present) {
+    // This node claimed /initialize but never finished (lost the leader key race to a timeout,
+    // or died during initdb): finish the bootstrap rather than leave the cluster waiting.
+    return Do({Step::kAcquireLeader, Step::kBootstrap},
+              "claimed the bootstrap earlier but it did not finish: bootstrapping again");
+  }
   if (cluster.leader && cluster.leader->name == o.self) return DecideAsLeader(o);
   if (cluster.leader) return DecideAsFollower(o, *cluster.leader);
   return DecideWithoutLeader(o);

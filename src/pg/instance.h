@@ -41,8 +41,9 @@ struct InstanceState {
   Lsn lsn;         // primary: current WAL insert position; replica: furthest received or replayed
   Lsn replay_lsn;  // replica: last replayed
   bool streaming = false;
-  Lsn timeline_start;               // primary: where its current timeline began (0/0 on timeline 1)
-  std::string configured_upstream;  // host:port in primary_conninfo, "" when none
+  Lsn timeline_start;  // primary: where its current timeline began (0/0 on timeline 1)
+  bool stopped_in_recovery = false;  // stopped server: its data was a replica's (pg_controldata)
+  std::string configured_upstream;   // host:port in primary_conninfo, "" when none
   std::vector<ReplicationPeer> replication;  // primary: its standbys
   std::string problem;                       // why it is not accepting, when it is not
 };

@@ -78,8 +78,11 @@ void PostgresInstance::SetExitCallback(std::function<void()> on_exit) {
 }
 
 void PostgresInstance::WatchPostmaster(pid_t pid) {
+  std::unique_ptr<ExitWatch> replaced;  // joined after the lock is released: its thread may be
+                                        // waiting for that lock to run the callback
   std::lock_guard lock(callback_mu_);
   if (exit_watch_ && exit_watch_->pid() == pid) return;
+  replaced = std::move(exit_watch_);
   exit_watch_ = std::make_unique<ExitWatch>(pid, [this] {
     std::function<void()> callback;
     {
@@ -105,7 +108,11 @@ pid_t PostgresInstance::FindPostmaster() {
   pid_t pid = 0;
   if (!(in >> pid)) return 0;
   ReapIfChild(pid);
-  if (ProcessAlive(pid)) return pid;
+  // After a reboot the pid in a stale file may belong to something else: it must be postgres.
+  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  std::getline(comm, name);
+  if (ProcessAlive(pid) && name.rfind("postgres", 0) == 0) return pid;
   // A postmaster that died without cleaning up (kill -9, or a zombie nobody reaps) would make
   // the next start refuse with "lock file already exists".
   std::error_code ec;
@@ -128,7 +135,8 @@ PgConnection* PostgresInstance::Connection() {
 
 InstanceState PostgresInstance::Probe() {
   InstanceState state;
-  state.data_present = fs::exists(Path("PG_VERSION"));
+  std::error_code exists_error;
+  state.data_present = fs::exists(Path("PG_VERSION"), exists_error);
   if (!state.data_present) {
     state.problem = "data directory is empty";
     return state;
@@ -169,7 +177,7 @@ InstanceState PostgresInstance::Probe() {
   state.role = row[0].value_or("t") == "t" ? PgRole::kReplica : PgRole::kPrimary;
   state.lsn = Lsn::Parse(row[1].value_or("")).value_or(Lsn{});
   state.replay_lsn = Lsn::Parse(row[2].value_or("")).value_or(state.lsn);
-  state.timeline = static_cast<uint32_t>(std::stoul(row[3].value_or("0")));
+  state.timeline = static_cast<uint32_t>(std::strtoul(row[3].value_or("0").c_str(), nullptr, 10));
   state.streaming = row[4].value_or("") == "streaming";
   known_timeline_ = std::max(known_timeline_, state.timeline);
   state.timeline = known_timeline_;
@@ -183,7 +191,7 @@ InstanceState PostgresInstance::Probe() {
       for (const PgRow& p : *peers) {
         state.replication.push_back({p[0].value_or(""), p[1].value_or(""),
                                      Lsn::Parse(p[2].value_or("")).value_or(Lsn{}),
-                                     std::stod(p[3].value_or("0"))});
+                                     std::strtod(p[3].value_or("0").c_str(), nullptr)});
       }
     }
   }
@@ -202,7 +210,9 @@ void PostgresInstance::ReadControlData(InstanceState* state) {
     const std::string key = line.substr(0, colon);
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
-    if (key == "Latest checkpoint's TimeLineID") {
+    if (key == "Database cluster state") {
+      state->stopped_in_recovery = value.find("recovery") != std::string::npos;
+    } else if (key == "Latest checkpoint's TimeLineID") {
       state->timeline = static_cast<uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
     } else if (key == "Latest checkpoint location") {
       state->lsn = Lsn::Parse(value).value_or(Lsn{});
@@ -391,7 +401,9 @@ Status PostgresInstance::Rewind(const Upstream& upstream) {
       PgConnection::Connect(source + " " + ConnInfo({{"password", config_.superuser.password}}));
   if (!source_conn.ok()) return source_conn.status().WithContext("connecting to the rewind source");
   if (Status s = (*source_conn)->Execute("CHECKPOINT"); !s.ok()) {
-    return s.WithContext("CHECKPOINT on the rewind source");
+    // Nothing was changed here: report it as the source being unavailable, so the caller
+    // retries instead of falling back to a re-clone.
+    return Unavailable("CHECKPOINT on the rewind source: " + s.message());
   }
   spdlog::info("pg_rewind from {} ({})", upstream.name, upstream.address.ToString());
   auto result = RunCommand(

@@ -299,6 +299,23 @@ TEST_F(AgentSimTest, PausedClusterPromotesNobodyUntilResumed) {
   EXPECT_NE(LeaderIndex(), dead);
 }
 
+TEST_F(AgentSimTest, AStalledLeaderWhoseLeaseEndedStopsWritingAtItsFirstTick) {
+  Bootstrap();
+  const size_t stalled = LeaderIndex();
+  for (auto& node : nodes_) node->instance.state.lsn = Lsn{0x1000000};
+  // Only the leader's agent stalls (its server keeps running): past its TTL another node
+  // takes over.
+  std::vector<bool> alive = {true, true, true};
+  alive[stalled] = false;
+  Rounds(26, alive);
+  ASSERT_NE(LeaderIndex(), stalled);
+  ASSERT_EQ(Primaries(), 2);  // the stalled one is still writable: nothing could stop it
+  // Its first tick after the stall (on a fresh lease) must stop it writing at once.
+  auto tick = nodes_[stalled]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kDemote}) << tick.decision.reason;
+  EXPECT_EQ(Primaries(), 1);
+}
+
 TEST_F(AgentSimTest, PrimaryCutOffFromEtcdFencesItselfAtItsLeaseDeadline) {
   Bootstrap();
   const size_t leader = LeaderIndex();

@@ -175,6 +175,41 @@ TEST(DecideTest, APausedReplicaIsNotRepointed) {
   EXPECT_TRUE(Decide(o).idle());
 }
 
+TEST(DecideTest, AWritablePrimaryWithoutTheKeyThatIsNotTakingItFencesItself) {
+  Observation o = Leaderless(500);
+  o.self = "node2";  // ranks after node1 at the same position
+  o.instance.role = PgRole::kPrimary;
+  o.cluster.members["node1"] = Replica("node1", 500);
+  const Decision d = Decide(o);
+  EXPECT_EQ(d.steps, std::vector<Step>{Step::kFence}) << d.reason;
+  o.tags.nofailover = true;
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kFence});
+}
+
+TEST(DecideTest, APrimaryFacingALeaderWithoutAnAddressFencesItself) {
+  Observation o = Follower();
+  o.instance.role = PgRole::kPrimary;
+  o.cluster.members.erase("node2");
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kFence});
+}
+
+TEST(DecideTest, ALeaderWhoseDataIsAReplicasRestartsItReadOnlyBeforePromoting) {
+  Observation o = Follower();
+  o.self = "node2";
+  o.instance.running = o.instance.accepting = false;
+  o.instance.stopped_in_recovery = true;
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRenewLeader, Step::kStartReplica}));
+}
+
+TEST(DecideTest, AnUnfinishedBootstrapIsRetriedByTheNodeThatClaimedIt) {
+  Observation o = Leaderless(0);
+  o.cluster.initialized_by = "node1";
+  o.instance = InstanceState{};
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kAcquireLeader, Step::kBootstrap}));
+  o.self = "node2";  // anyone else waits for it
+  EXPECT_TRUE(Decide(o).idle());
+}
+
 TEST(DecideTest, OnlyStateChangesMakeTheAgentLookAgainAtOnce) {
   EXPECT_FALSE(Decision{}.ChangesState());
   EXPECT_FALSE((Decision{{Step::kRenewLeader}, std::nullopt, ""}.ChangesState()));

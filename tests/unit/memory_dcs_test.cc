@@ -113,6 +113,21 @@ TEST(ClusterStoreTest, LeaderChangesAreUrgentMemberUpdatesAreNot) {
   EXPECT_EQ(wakes, 1);
 }
 
+TEST(ClusterStoreTest, TextThatIsNotUtf8IsStoredInsteadOfThrowing) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  ClusterStore store(dcs, "c", "a", 10, clock);
+  ASSERT_TRUE(store.RefreshSession().ok());
+  MemberInfo m;
+  m.name = "a";
+  m.note = "postgres log tail cut mid-character: \xc3";
+  EXPECT_TRUE(store.PublishMember(m).ok());
+  EXPECT_TRUE(store.AppendHistory({{"reason", m.note}}).ok());
+  auto view = store.Load();
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->members.count("a"), 1u);
+}
+
 TEST(MemberInfoTest, RoundTripsThroughJson) {
   MemberInfo m;
   m.name = "n1";
