@@ -3,7 +3,9 @@
 // primary (RTO), acknowledged rows lost, and client errors. The killed node rejoins before the
 // next round. Prints one line per round and a summary (median and worst).
 #include <algorithm>
+#include <ctime>
 #include <iostream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -26,7 +28,18 @@ struct Round {
   size_t errors = 0;
   std::string old_leader;
   std::string new_leader;
+  std::string killed_at;  // wall clock, to line up with the agents' logs
 };
+
+std::string WallClockNow() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  return fmt::format("{:02}:{:02}:{:02}.{:03}", tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+}
 
 std::optional<size_t> LeaderIndex(const LocalCluster& cluster) {
   EtcdDcs dcs({cluster.etcd_endpoint}, std::chrono::seconds(2));
@@ -39,7 +52,9 @@ std::optional<size_t> LeaderIndex(const LocalCluster& cluster) {
   return std::nullopt;
 }
 
-Result<Round> RunRound(LocalCluster& cluster, int number) {
+// A node can die at any point of the leader's loop; the start of a round is tied to that loop
+// (the cluster just reported healthy), so the kill waits a random part of loop_wait first.
+Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
   if (Status s = cluster.WaitHealthy(std::chrono::seconds(120)); !s.ok()) return s;
   auto leader = LeaderIndex(cluster);
   if (!leader) return FailedPrecondition("no leader before the round");
@@ -53,9 +68,11 @@ Result<Round> RunRound(LocalCluster& cluster, int number) {
   while (load.acked_count() < 500 && std::chrono::steady_clock::now() < warmup_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  std::this_thread::sleep_for(kill_delay);
   Round round;
   round.old_leader = cluster.nodes[*leader].name;
   const auto killed_at = std::chrono::steady_clock::now();
+  round.killed_at = WallClockNow();
   cluster.KillNode(*leader);
   const auto deadline = killed_at + std::chrono::seconds(120);
   std::optional<TimePoint> first;
@@ -100,12 +117,14 @@ int Main(int argc, char** argv) {
   app.add_option("--loop-wait", options.loop_wait_seconds, "Agent loop_wait in seconds")
       ->capture_default_str();
   app.add_option("--dir", options.dir, "Working directory (replaced)")->capture_default_str();
+  unsigned seed = std::random_device{}();
+  app.add_option("--seed", seed, "Seed for the kill moments within the leader's loop");
   app.add_option("--baton", options.baton_binary, "The baton binary")->required();
   CLI11_PARSE(app, argc, argv);
   options.retry_timeout_seconds = std::min(options.retry_timeout_seconds, options.ttl_seconds / 2.0);
 
-  std::cout << fmt::format("bench/failover: {} rounds, ttl {} s, loop_wait {} s, 3 nodes\n",
-                           rounds, options.ttl_seconds, options.loop_wait_seconds)
+  std::cout << fmt::format("bench/failover: {} rounds, ttl {} s, loop_wait {} s, 3 nodes, seed {}\n",
+                           rounds, options.ttl_seconds, options.loop_wait_seconds, seed)
             << std::flush;
   auto cluster = LocalCluster::Start(options);
   if (!cluster.ok()) {
@@ -114,16 +133,22 @@ int Main(int argc, char** argv) {
   }
   std::vector<Round> done;
   int status = 0;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> phase(0.0, 1.0);
   for (int r = 1; r <= rounds; ++r) {
-    auto round = RunRound(*cluster, r);
+    const Duration kill_delay = std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(phase(rng) * options.loop_wait_seconds));
+    auto round = RunRound(*cluster, r, kill_delay);
     if (!round.ok()) {
       std::cerr << fmt::format("round {}: {}\n", r, round.status().ToString());
       status = 1;
       break;
     }
-    std::cout << fmt::format("round {:>3}: {} -> {}  RTO {:.2f} s  acked {:>6}  lost {}  errors {}\n",
-                             r, round->old_leader, round->new_leader, round->rto_seconds,
-                             round->acked, round->lost, round->errors)
+    std::cout << fmt::format(
+                     "round {:>3}: killed {} at {} UTC -> {}  RTO {:.2f} s  acked {:>6}  lost {}  "
+                     "errors {}\n",
+                     r, round->old_leader, round->killed_at, round->new_leader, round->rto_seconds,
+                     round->acked, round->lost, round->errors)
               << std::flush;
     done.push_back(*round);
   }
