@@ -22,6 +22,7 @@ nlohmann::json MemberInfo::ToJson() const {
           {"replay_lsn", replay_lsn.ToString()},
           {"timeline_start", timeline_start.ToString()},
           {"streaming", streaming},
+          {"replay_timestamp", replay_timestamp},
           {"upstream", upstream},
           {"leader_seen", leader_seen},
           {"rejoined", rejoined},
@@ -47,6 +48,7 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     m.replay_lsn = Lsn::Parse(j.value("replay_lsn", "0/0")).value_or(Lsn{});
     m.timeline_start = Lsn::Parse(j.value("timeline_start", "0/0")).value_or(Lsn{});
     m.streaming = j.value("streaming", false);
+    m.replay_timestamp = j.value("replay_timestamp", "");
     m.upstream = j.value("upstream", "");
     m.leader_seen = j.value("leader_seen", "");
     m.rejoined = j.value("rejoined", "");

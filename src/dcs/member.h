@@ -28,13 +28,14 @@ struct MemberInfo {
   std::string role;        // primary | replica | unknown
   std::string state;       // running | starting | stopped | crashed | bootstrapping | cloning
   uint32_t timeline = 0;
-  Lsn lsn;                  // primary: current WAL position; replica: last received
-  Lsn replay_lsn;           // replica: last replayed
-  Lsn timeline_start;       // primary: the LSN where its timeline began (its switch point)
-  bool streaming = false;   // replica: a WAL receiver is streaming
-  std::string upstream;     // replica: the member it streams from
-  std::string leader_seen;  // the leader this member saw when it published; "" = none
-  std::string rejoined;     // "pg_rewind" or "re-clone" once this agent rejoined the node
+  Lsn lsn;                       // primary: current WAL position; replica: last received
+  Lsn replay_lsn;                // replica: last replayed
+  Lsn timeline_start;            // primary: the LSN where its timeline began (its switch point)
+  bool streaming = false;        // replica: a WAL receiver is streaming
+  std::string replay_timestamp;  // replica: commit time of the last replayed transaction, UTC
+  std::string upstream;          // replica: the member it streams from
+  std::string leader_seen;       // the leader this member saw when it published; "" = none
+  std::string rejoined;          // "pg_rewind" or "re-clone" once this agent rejoined the node
   bool nofailover = false;
   int priority = 1;
   std::string note;         // why the node is not what it should be, for `baton status`

@@ -25,6 +25,7 @@ MemberInfo DescribeSelf(const Observation& o) {
     m.replay_lsn = inst.replay_lsn;
     m.timeline_start = inst.timeline_start;
     m.streaming = inst.streaming;
+    m.replay_timestamp = inst.replay_timestamp;
     m.replication = inst.replication;
   }
   m.note = inst.problem;

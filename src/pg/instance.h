@@ -41,7 +41,8 @@ struct InstanceState {
   Lsn lsn;         // primary: current WAL insert position; replica: furthest received or replayed
   Lsn replay_lsn;  // replica: last replayed
   bool streaming = false;
-  Lsn timeline_start;  // primary: where its current timeline began (0/0 on timeline 1)
+  std::string replay_timestamp;  // replica: commit time of the last replayed transaction (UTC)
+  Lsn timeline_start;            // primary: where its current timeline began (0/0 on timeline 1)
   bool stopped_in_recovery = false;  // stopped server: its data was a replica's (pg_controldata)
   std::string configured_upstream;   // host:port in primary_conninfo, "" when none
   std::vector<ReplicationPeer> replication;  // primary: its standbys

@@ -167,7 +167,9 @@ InstanceState PostgresInstance::Probe() {
       "  THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
       "                (SELECT timeline_id FROM pg_control_checkpoint()))"
       "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,"
-      " (SELECT status FROM pg_stat_wal_receiver)");
+      " (SELECT status FROM pg_stat_wal_receiver),"
+      " to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
   if (!rows.ok() || rows->size() != 1) {
     state.problem = rows.ok() ? "probe returned no row" : rows.status().message();
     return state;
@@ -179,6 +181,7 @@ InstanceState PostgresInstance::Probe() {
   state.replay_lsn = Lsn::Parse(row[2].value_or("")).value_or(state.lsn);
   state.timeline = static_cast<uint32_t>(std::strtoul(row[3].value_or("0").c_str(), nullptr, 10));
   state.streaming = row[4].value_or("") == "streaming";
+  state.replay_timestamp = row[5].value_or("");
   known_timeline_ = std::max(known_timeline_, state.timeline);
   state.timeline = known_timeline_;
   if (state.role == PgRole::kPrimary) {

@@ -150,6 +150,24 @@ TEST_F(ClusterTest, RowWrittenOnThePrimaryIsReadOnBothReplicas) {
                                                 "'") == "1";
                           }))
         << cluster_->nodes[i].name << " never saw the row";
+    // Its status now carries the commit time of the last transaction it replayed.
+    const std::string name = cluster_->nodes[i].name;
+    std::string last_status;
+    EXPECT_TRUE(PollUntil(seconds(10),
+                          [&] {
+                            auto out = RunCommand({BatonBinary(), "status", "-c",
+                                                   cluster_->nodes[0].config_path, "--json"},
+                                                  {}, seconds(10));
+                            if (!out.ok() || out->exit_code != 0) return false;
+                            last_status = out->output;
+                            const auto status = nlohmann::json::parse(out->output);
+                            for (const auto& m : status["members"]) {
+                              if (m["name"] == name && m["replay_timestamp"].is_string())
+                                return true;
+                            }
+                            return false;
+                          }))
+        << name << " reports no replay timestamp: " << last_status;
     // And a replica refuses writes.
     EXPECT_FALSE(
         Query(cluster_->ConnInfo(i), "INSERT INTO replicated VALUES ('x" + id + "')").ok());
