@@ -3,7 +3,6 @@
 // primary (RTO), acknowledged rows lost, and client errors. The killed node rejoins before the
 // next round. Prints one line per round and a summary (median and worst).
 #include <algorithm>
-#include <ctime>
 #include <iostream>
 #include <random>
 #include <set>
@@ -13,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/local_cluster.h"
+#include "core/wall_time.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 #include "drill/write_load.h"
@@ -31,32 +31,11 @@ struct Round {
   std::string killed_at;  // wall clock, to line up with the agents' logs
 };
 
-std::string WallClockNow() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  return fmt::format("{:02}:{:02}:{:02}.{:03}", tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-}
-
-std::optional<size_t> LeaderIndex(const LocalCluster& cluster) {
-  EtcdDcs dcs({cluster.etcd_endpoint}, std::chrono::seconds(2));
-  SteadyClock clock;
-  auto view = ClusterStore(dcs, cluster.cluster, "", 10, clock).Load();
-  if (!view.ok() || !view->leader) return std::nullopt;
-  for (size_t i = 0; i < cluster.nodes.size(); ++i) {
-    if (cluster.nodes[i].name == view->leader->name) return i;
-  }
-  return std::nullopt;
-}
-
 // A node can die at any point of the leader's loop; the start of a round is tied to that loop
 // (the cluster just reported healthy), so the kill waits a random part of loop_wait first.
 Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
   if (Status s = cluster.WaitHealthy(std::chrono::seconds(120)); !s.ok()) return s;
-  auto leader = LeaderIndex(cluster);
+  auto leader = cluster.LeaderIndex();
   if (!leader) return FailedPrecondition("no leader before the round");
   std::vector<std::pair<std::string, int>> hosts;
   for (const auto& n : cluster.nodes) hosts.emplace_back("127.0.0.1", n.pg_port);
@@ -72,7 +51,7 @@ Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
   Round round;
   round.old_leader = cluster.nodes[*leader].name;
   const auto killed_at = std::chrono::steady_clock::now();
-  round.killed_at = WallClockNow();
+  round.killed_at = UtcTimestamp();
   cluster.KillNode(*leader);
   const auto deadline = killed_at + std::chrono::seconds(120);
   std::optional<TimePoint> first;
@@ -87,7 +66,7 @@ Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
   round.acked = load.acked_count();
   round.errors = load.failed() + load.unknown();
 
-  auto new_leader = LeaderIndex(cluster);
+  auto new_leader = cluster.LeaderIndex();
   if (!new_leader) return FailedPrecondition("no leader after the round");
   round.new_leader = cluster.nodes[*new_leader].name;
   auto conn = PgConnection::Connect(cluster.ConnInfo(*new_leader));
@@ -145,7 +124,7 @@ int Main(int argc, char** argv) {
       break;
     }
     std::cout << fmt::format(
-                     "round {:>3}: killed {} at {} UTC -> {}  RTO {:.2f} s  acked {:>6}  lost {}  "
+                     "round {:>3}: killed {} at {} -> {}  RTO {:.2f} s  acked {:>6}  lost {}  "
                      "errors {}\n",
                      r, round->old_leader, round->killed_at, round->new_leader, round->rto_seconds,
                      round->acked, round->lost, round->errors)

@@ -22,10 +22,7 @@ int DemoStartCommand(const LocalClusterOptions& options) {
   std::cout << "Waiting for one leader and " << options.nodes - 1
             << " streaming replicas (bootstrap, clone, catch-up) ..." << std::endl;
   Status healthy = cluster->WaitHealthy(std::chrono::seconds(120));
-  EtcdDcs dcs({cluster->etcd_endpoint}, std::chrono::seconds(3));
-  SteadyClock clock;
-  ClusterStore store(dcs, cluster->cluster, "", 10, clock);
-  if (auto view = store.Load(); view.ok()) {
+  if (auto view = cluster->View(); view.ok()) {
     std::cout << "\n" << ClusterStatusTable(cluster->cluster, *view) << "\n";
   }
   if (!healthy.ok()) {

@@ -283,14 +283,26 @@ Status LocalCluster::Stop() {
   return Status::Ok();
 }
 
-Status LocalCluster::WaitHealthy(Duration timeout) const {
+Result<ClusterView> LocalCluster::View() const {
   EtcdDcs dcs({etcd_endpoint}, std::chrono::seconds(2));
   SteadyClock clock;
-  ClusterStore store(dcs, cluster, "", 10, clock);
+  return ClusterStore(dcs, cluster, "", 10, clock).Load();
+}
+
+std::optional<size_t> LocalCluster::LeaderIndex() const {
+  auto view = View();
+  if (!view.ok() || !view->leader) return std::nullopt;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].name == view->leader->name) return i;
+  }
+  return std::nullopt;
+}
+
+Status LocalCluster::WaitHealthy(Duration timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last = "no answer from etcd";
   while (std::chrono::steady_clock::now() < deadline) {
-    auto view = store.Load();
+    auto view = View();
     if (view.ok()) {
       const MemberInfo* leader = view->LeaderMember();
       size_t streaming = 0;

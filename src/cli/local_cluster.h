@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/process.h"
 #include "core/status.h"
+#include "dcs/cluster_store.h"
 
 namespace baton {
 
@@ -64,6 +65,10 @@ struct LocalCluster {
   pid_t PostmasterPid(size_t index) const;
   // Stops every agent (SIGTERM, then SIGKILL past the deadline) and etcd.
   Status Stop();
+  // The cluster as etcd holds it now.
+  Result<ClusterView> View() const;
+  // Index in `nodes` of the node holding the leader key, if any.
+  std::optional<size_t> LeaderIndex() const;
   // Waits until one leader runs as primary and every other node streams from it with no lag.
   Status WaitHealthy(Duration timeout) const;
   // A superuser libpq connection string for node `index`.

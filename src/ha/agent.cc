@@ -3,26 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <ctime>
-
 #include "core/json_text.h"
+#include "core/wall_time.h"
 #include "ha/decide.h"
 
 namespace baton {
 
 namespace {
-
-std::string UtcNow() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buffer, millis);
-}
 
 Duration SecondsToDuration(double seconds) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
@@ -291,7 +278,7 @@ Status Agent::Rejoin(const Upstream& leader) {
 void Agent::RecordRoleChange(const std::string& event, const std::string& reason) {
   const InstanceState after = instance_.Probe();
   nlohmann::json record = {
-      {"time", UtcNow()},
+      {"time", UtcTimestamp()},
       {"event", event},
       {"node", config_.node_name},
       {"old_leader", previous_leader_},

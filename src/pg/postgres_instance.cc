@@ -6,12 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "core/wall_time.h"
 #include "pg/pg_files.h"
 
 namespace baton {
@@ -418,12 +418,7 @@ Status PostgresInstance::Rewind(const Upstream& upstream) {
 
 Result<std::string> PostgresInstance::MoveAside() {
   if (FindPostmaster() != 0) return FailedPrecondition("postgres is running");
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  const std::string aside = config_.data_dir + ".diverged-" + stamp;
+  const std::string aside = config_.data_dir + ".diverged-" + UtcFileStamp();
   std::error_code ec;
   fs::rename(config_.data_dir, aside, ec);
   known_timeline_ = 0;

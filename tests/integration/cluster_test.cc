@@ -37,7 +37,7 @@ class ClusterTest : public ::testing::Test {
   static ClusterView View() { return LoadView(*cluster_); }
 
   static size_t LeaderIndex() {
-    auto leader = baton::testing::LeaderIndex(*cluster_);
+    auto leader = cluster_->LeaderIndex();
     EXPECT_TRUE(leader.has_value()) << "no leader";
     return leader.value_or(0);
   }

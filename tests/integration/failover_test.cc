@@ -32,7 +32,7 @@ class FailoverTest : public ::testing::Test {
   }
 
   static size_t Leader() {
-    auto leader = LeaderIndex(*cluster_);
+    auto leader = cluster_->LeaderIndex();
     EXPECT_TRUE(leader.has_value()) << "no leader";
     return leader.value_or(0);
   }
@@ -49,7 +49,7 @@ class FailoverTest : public ::testing::Test {
   static std::optional<size_t> NewLeader(size_t old, Duration timeout) {
     std::optional<size_t> found;
     PollUntil(timeout, [&] {
-      auto leader = LeaderIndex(*cluster_);
+      auto leader = cluster_->LeaderIndex();
       if (leader && *leader != old &&
           QueryOne(Conn(*leader), "SELECT pg_is_in_recovery()") == "f") {
         found = leader;

@@ -59,19 +59,8 @@ inline int HttpStatus(const LocalNode& node, const std::string& path) {
 }
 
 inline ClusterView LoadView(const LocalCluster& cluster) {
-  EtcdDcs dcs({cluster.etcd_endpoint}, seconds(3));
-  SteadyClock clock;
-  ClusterStore store(dcs, cluster.cluster, "", 10, clock);
-  auto view = store.Load();
+  auto view = cluster.View();
   return view.ok() ? *view : ClusterView{};
-}
-
-inline std::optional<size_t> LeaderIndex(const LocalCluster& cluster) {
-  const ClusterView view = LoadView(cluster);
-  for (size_t i = 0; i < cluster.nodes.size(); ++i) {
-    if (view.leader && view.leader->name == cluster.nodes[i].name) return i;
-  }
-  return std::nullopt;
 }
 
 // A copy of PostgreSQL's bin directory in which `tool` always fails: how a test makes a real
