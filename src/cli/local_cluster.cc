@@ -157,32 +157,10 @@ Result<LocalCluster> LocalCluster::Start(const LocalClusterOptions& options) {
   fs::create_directories(c.etcd_data_dir, ec);
   if (Status s = HandOver(c.dir, c.run_as); !s.ok()) return s;
 
-  const std::string peer_url = fmt::format("http://127.0.0.1:{}", etcd_peer);
-  const std::string client_url = fmt::format("http://{}", c.etcd_endpoint);
-  auto etcd =
-      SpawnDetached({"/usr/bin/etcd", "--name", "baton-demo", "--data-dir", c.etcd_data_dir,
-                     "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
-                     "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                     "--initial-cluster", "baton-demo=" + peer_url, "--log-level", "warn"},
-                    c.dir + "/etcd.log", c.run_as);
-  if (!etcd.ok()) return etcd.status();
-  c.etcd_pid = *etcd;
-  if (Status s = c.WriteManifest(); !s.ok()) return s;
-
-  // Wait for etcd to answer before the agents start. A fresh client per attempt: a gRPC
-  // channel whose first connection was refused can sit in reconnect backoff for ~10 s.
-  {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    Status ready = Unavailable("etcd did not start");
-    while (std::chrono::steady_clock::now() < deadline) {
-      ready = EtcdDcs({c.etcd_endpoint}, std::chrono::seconds(1)).GetPrefix("/baton/").status();
-      if (ready.ok() || !ProcessAlive(c.etcd_pid)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!ready.ok()) {
-      (void)c.Stop();
-      return ready.WithContext(fmt::format("etcd (log: {}/etcd.log)", c.dir));
-    }
+  c.etcd_peer_url = fmt::format("http://127.0.0.1:{}", etcd_peer);
+  if (Status s = c.StartEtcd(); !s.ok()) {
+    (void)c.Stop();
+    return s;
   }
   for (size_t i = 0; i < c.nodes.size(); ++i) {
     if (Status s = c.StartAgent(i); !s.ok()) {
@@ -191,6 +169,34 @@ Result<LocalCluster> LocalCluster::Start(const LocalClusterOptions& options) {
     }
   }
   return c;
+}
+
+Status LocalCluster::StartEtcd() {
+  const std::string client_url = fmt::format("http://{}", etcd_endpoint);
+  auto etcd = SpawnDetached(
+      {"/usr/bin/etcd", "--name", "baton-demo", "--data-dir", etcd_data_dir, "--listen-client-urls",
+       client_url, "--advertise-client-urls", client_url, "--listen-peer-urls", etcd_peer_url,
+       "--initial-advertise-peer-urls", etcd_peer_url, "--initial-cluster",
+       "baton-demo=" + etcd_peer_url, "--log-level", "warn"},
+      dir + "/etcd.log", run_as);
+  if (!etcd.ok()) return etcd.status();
+  etcd_pid = *etcd;
+  if (Status s = WriteManifest(); !s.ok()) return s;
+  // Wait until etcd answers. A fresh client per attempt: a gRPC channel whose first connection
+  // was refused can sit in reconnect backoff for ~10 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  Status ready = Unavailable("etcd did not start");
+  while (std::chrono::steady_clock::now() < deadline) {
+    ready = EtcdDcs({etcd_endpoint}, std::chrono::seconds(1)).GetPrefix("/baton/").status();
+    if (ready.ok() || !ProcessAlive(etcd_pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return ready.WithContext(fmt::format("etcd (log: {}/etcd.log)", dir));
+}
+
+Status LocalCluster::RestartEtcd() {
+  StopProcess(etcd_pid, std::chrono::seconds(10));
+  return StartEtcd();
 }
 
 Status LocalCluster::StartAgent(size_t index, const std::map<std::string, std::string>& env) {
@@ -228,12 +234,15 @@ Status LocalCluster::WriteManifest() const {
                           {"api_port", n.api_port},
                           {"agent_pid", n.agent_pid}});
   }
-  nlohmann::json manifest = {
-      {"cluster", cluster},
-      {"dir", dir},
-      {"baton_binary", baton_binary},
-      {"etcd", {{"endpoint", etcd_endpoint}, {"pid", etcd_pid}, {"data_dir", etcd_data_dir}}},
-      {"nodes", nodes_json}};
+  nlohmann::json manifest = {{"cluster", cluster},
+                             {"dir", dir},
+                             {"baton_binary", baton_binary},
+                             {"etcd",
+                              {{"endpoint", etcd_endpoint},
+                               {"peer_url", etcd_peer_url},
+                               {"pid", etcd_pid},
+                               {"data_dir", etcd_data_dir}}},
+                             {"nodes", nodes_json}};
   if (run_as) manifest["run_as"] = {{"uid", run_as->uid}, {"gid", run_as->gid}};
   return WriteText(dir + "/" + kManifest, JsonText(manifest, 2) + "\n");
 }
@@ -254,6 +263,7 @@ Result<LocalCluster> LocalCluster::Load(const std::string& dir) {
     c.etcd_endpoint = j.at("etcd").at("endpoint");
     c.etcd_pid = j.at("etcd").at("pid");
     c.etcd_data_dir = j.at("etcd").at("data_dir");
+    c.etcd_peer_url = j.at("etcd").value("peer_url", "");
     if (j.contains("run_as")) c.run_as = RunAs{j["run_as"]["uid"], j["run_as"]["gid"]};
     for (const auto& n : j.at("nodes")) {
       c.nodes.push_back({n.at("name"), n.at("config"), n.at("data_dir"), n.at("log"),

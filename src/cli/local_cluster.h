@@ -47,6 +47,7 @@ struct LocalCluster {
   std::string cluster;
   std::string etcd_endpoint;
   std::string etcd_data_dir;
+  std::string etcd_peer_url;
   std::string baton_binary;
   pid_t etcd_pid = 0;
   std::optional<RunAs> run_as;
@@ -57,6 +58,8 @@ struct LocalCluster {
   // Reads DIR/demo.json.
   static Result<LocalCluster> Load(const std::string& dir);
 
+  // Stops etcd (SIGTERM) and starts it again on the same ports and data; returns once it answers.
+  Status RestartEtcd();
   // (Re)starts one node's agent, e.g. after a test killed it; `env` adds BATON_* overrides.
   Status StartAgent(size_t index, const std::map<std::string, std::string>& env = {});
   // Kills one node whole, as a power cut would: its agent and every PostgreSQL process (kill -9).
@@ -76,6 +79,9 @@ struct LocalCluster {
   Status WriteManifest() const;
 
   static constexpr const char* kSuperuserPassword = "baton-demo-superuser";
+
+ private:
+  Status StartEtcd();
 };
 
 }  // namespace baton

@@ -12,6 +12,7 @@ namespace baton {
 namespace pb = etcdserverpb;
 
 struct EtcdDcs::Stubs {
+  std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::KV::Stub> kv;
   std::unique_ptr<pb::Watch::Stub> watch;
   std::unique_ptr<pb::Lease::Stub> lease;
@@ -84,15 +85,42 @@ void AddValueEquals(pb::TxnRequest* txn, const std::string& key, const std::stri
 
 }  // namespace
 
-EtcdDcs::EtcdDcs(const std::vector<std::string>& endpoints, Duration call_timeout)
-    : target_(ChannelTarget(endpoints)), call_timeout_(call_timeout), stubs_(new Stubs) {
+namespace {
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
-  stubs_->kv = pb::KV::NewStub(channel_);
-  stubs_->watch = pb::Watch::NewStub(channel_);
-  stubs_->lease = pb::Lease::NewStub(channel_);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+}  // namespace
+
+EtcdDcs::EtcdDcs(const std::vector<std::string>& endpoints, Duration call_timeout)
+    : target_(ChannelTarget(endpoints)), call_timeout_(call_timeout) {
+  RenewChannel(nullptr);
+}
+
+std::shared_ptr<EtcdDcs::Stubs> EtcdDcs::CurrentStubs() const {
+  std::lock_guard lock(stubs_mu_);
+  return stubs_;
+}
+
+void EtcdDcs::RenewChannel(const std::shared_ptr<Stubs>& failed) {
+  auto fresh = std::make_shared<Stubs>();
+  fresh->channel = NewChannel(target_);
+  fresh->kv = pb::KV::NewStub(fresh->channel);
+  fresh->watch = pb::Watch::NewStub(fresh->channel);
+  fresh->lease = pb::Lease::NewStub(fresh->channel);
+  std::lock_guard lock(stubs_mu_);
+  if (stubs_ == failed) stubs_ = std::move(fresh);  // another caller may have renewed it already
+}
+
+Status EtcdDcs::Checked(const std::shared_ptr<Stubs>& used, const grpc::Status& status,
+                        const std::string& what) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    RenewChannel(used);
+  }
+  return FromGrpc(status, what);
 }
 
 EtcdDcs::~EtcdDcs() {
@@ -118,12 +146,13 @@ std::unique_ptr<grpc::ClientContext> EtcdDcs::NewCallContext() const {
 }
 
 Result<LeaseId> EtcdDcs::GrantLease(int ttl_seconds) {
+  auto stubs = CurrentStubs();
   pb::LeaseGrantRequest request;
   request.set_ttl(ttl_seconds);
   pb::LeaseGrantResponse response;
   auto context = NewCallContext();
-  if (Status s =
-          FromGrpc(stubs_->lease->LeaseGrant(context.get(), request, &response), "lease grant");
+  if (Status s = Checked(stubs, stubs->lease->LeaseGrant(context.get(), request, &response),
+                         "lease grant");
       !s.ok()) {
     return s;
   }
@@ -132,8 +161,9 @@ Result<LeaseId> EtcdDcs::GrantLease(int ttl_seconds) {
 }
 
 Status EtcdDcs::KeepAlive(LeaseId lease) {
+  auto stubs = CurrentStubs();
   auto context = NewCallContext();
-  auto stream = stubs_->lease->LeaseKeepAlive(context.get());
+  auto stream = stubs->lease->LeaseKeepAlive(context.get());
   pb::LeaseKeepAliveRequest request;
   request.set_id(lease);
   pb::LeaseKeepAliveResponse response;
@@ -141,7 +171,8 @@ Status EtcdDcs::KeepAlive(LeaseId lease) {
   stream->WritesDone();
   grpc::Status finished = stream->Finish();
   if (!exchanged) {
-    return FromGrpc(
+    return Checked(
+        stubs,
         finished.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : finished,
         "lease keep-alive");
   }
@@ -150,20 +181,24 @@ Status EtcdDcs::KeepAlive(LeaseId lease) {
 }
 
 Status EtcdDcs::RevokeLease(LeaseId lease) {
+  auto stubs = CurrentStubs();
   pb::LeaseRevokeRequest request;
   request.set_id(lease);
   pb::LeaseRevokeResponse response;
   auto context = NewCallContext();
-  return FromGrpc(stubs_->lease->LeaseRevoke(context.get(), request, &response), "lease revoke");
+  return Checked(stubs, stubs->lease->LeaseRevoke(context.get(), request, &response),
+                 "lease revoke");
 }
 
 Result<std::vector<KeyValue>> EtcdDcs::GetPrefix(const std::string& prefix) {
+  auto stubs = CurrentStubs();
   pb::RangeRequest request;
   request.set_key(prefix);
   request.set_range_end(PrefixEnd(prefix));
   pb::RangeResponse response;
   auto context = NewCallContext();
-  if (Status s = FromGrpc(stubs_->kv->Range(context.get(), request, &response), "range"); !s.ok()) {
+  if (Status s = Checked(stubs, stubs->kv->Range(context.get(), request, &response), "range");
+      !s.ok()) {
     return s;
   }
   std::vector<KeyValue> out;
@@ -173,27 +208,31 @@ Result<std::vector<KeyValue>> EtcdDcs::GetPrefix(const std::string& prefix) {
 }
 
 Status EtcdDcs::Put(const std::string& key, const std::string& value, LeaseId lease) {
+  auto stubs = CurrentStubs();
   pb::PutRequest request;
   request.set_key(key);
   request.set_value(value);
   request.set_lease(lease);
   pb::PutResponse response;
   auto context = NewCallContext();
-  return FromGrpc(stubs_->kv->Put(context.get(), request, &response), "put " + key);
+  return Checked(stubs, stubs->kv->Put(context.get(), request, &response), "put " + key);
 }
 
 Status EtcdDcs::Delete(const std::string& key) {
+  auto stubs = CurrentStubs();
   pb::DeleteRangeRequest request;
   request.set_key(key);
   pb::DeleteRangeResponse response;
   auto context = NewCallContext();
-  return FromGrpc(stubs_->kv->DeleteRange(context.get(), request, &response), "delete " + key);
+  return Checked(stubs, stubs->kv->DeleteRange(context.get(), request, &response), "delete " + key);
 }
 
 Result<bool> EtcdDcs::RunTxn(const pb::TxnRequest& request) {
+  auto stubs = CurrentStubs();
   pb::TxnResponse response;
   auto context = NewCallContext();
-  if (Status s = FromGrpc(stubs_->kv->Txn(context.get(), request, &response), "txn"); !s.ok()) {
+  if (Status s = Checked(stubs, stubs->kv->Txn(context.get(), request, &response), "txn");
+      !s.ok()) {
     return s;
   }
   return response.succeeded();
@@ -253,7 +292,8 @@ void EtcdDcs::RunWatch(const std::string& prefix, const WatchCallback& callback)
       if (stopping_) return;
       watch_contexts_.push_back(context);
     }
-    auto stream = stubs_->watch->Watch(context.get());
+    auto stubs = CurrentStubs();
+    auto stream = stubs->watch->Watch(context.get());
     pb::WatchRequest request;
     pb::WatchCreateRequest* create = request.mutable_create_request();
     create->set_key(prefix);
@@ -286,6 +326,7 @@ void EtcdDcs::RunWatch(const std::string& prefix, const WatchCallback& callback)
     std::erase(watch_contexts_, context);
     if (stopping_) return;
     spdlog::debug("etcd watch on {} ended ({}); reconnecting", prefix, finished.error_message());
+    RenewChannel(stubs);  // the stream broke: reconnect on a fresh channel
     watch_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; });
   }
 }

@@ -224,6 +224,21 @@ TEST_F(ClusterTest, RestartedAgentAdoptsItsRunningPostgresAndKeepsTheRoles) {
   }
 }
 
+TEST_F(ClusterTest, AnEtcdRestartDoesNotMakeTheHealthyPrimaryFenceItself) {
+  const size_t leader = LeaderIndex();
+  const LocalNode& node = cluster_->nodes[leader];
+  const pid_t postmaster = PostmasterPid(node);
+  ASSERT_TRUE(cluster_->RestartEtcd().ok());
+  // Agents reconnect within a second or two; the primary's lease deadline is 9 s away.
+  ASSERT_TRUE(cluster_->WaitHealthy(seconds(30)).ok());
+  EXPECT_EQ(LeaderIndex(), leader);
+  EXPECT_EQ(PostmasterPid(node), postmaster) << "the primary was restarted (fenced)";
+  EXPECT_EQ(RecoveryState(leader), "f");
+  std::ifstream log(node.log_path);
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("fencing"), std::string::npos) << "the primary fenced itself";
+}
+
 TEST(CliTest, ConfigCheckRefusesABadFileNamingTheKey) {
   char pattern[] = "/tmp/baton-cli.XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
