@@ -81,12 +81,7 @@ bool AnyAlive(const LocalCluster& c) {
 void StopProcess(pid_t pid, Duration grace) {
   if (!ProcessAlive(pid)) return;
   kill(pid, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (ProcessAlive(pid) && std::chrono::steady_clock::now() < deadline) {
-    ReapIfChild(pid);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (ProcessAlive(pid)) kill(pid, SIGKILL);
+  if (!WaitForExit(pid, grace)) kill(pid, SIGKILL);
   ReapIfChild(pid);
 }
 

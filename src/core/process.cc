@@ -193,6 +193,16 @@ void ReapIfChild(pid_t pid) {
   waitpid(pid, &wstatus, WNOHANG);
 }
 
+bool WaitForExit(pid_t pid, Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    ReapIfChild(pid);
+    if (!ProcessAlive(pid)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 ExitWatch::ExitWatch(pid_t pid, std::function<void()> on_exit) : pid_(pid) {
   thread_ = std::thread([this, on_exit = std::move(on_exit)] {
     const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));

@@ -51,6 +51,8 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
 bool ProcessAlive(pid_t pid);
 // Collects the exit status of `pid` if it is our child and has exited. No-op otherwise.
 void ReapIfChild(pid_t pid);
+// Polls (reaping it if it is our child) until `pid` is gone or `timeout` passes. True when gone.
+bool WaitForExit(pid_t pid, Duration timeout);
 
 // Calls `on_exit` once, from its own thread, when `pid` exits (pidfd_open + poll). Destroying the
 // watch stops it without calling back.

@@ -281,16 +281,11 @@ Status PostgresInstance::Stop(StopMode mode) {
   connection_.reset();
   if (pid == 0) return Status::Ok();
   kill(pid, mode == StopMode::kFast ? SIGINT : SIGQUIT);
-  const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    ReapIfChild(pid);
-    if (!ProcessAlive(pid)) {
-      FindPostmaster();  // clears a stale postmaster.pid
-      spdlog::info("stopped postgres (pid {}, {})", pid,
-                   mode == StopMode::kFast ? "fast" : "immediate");
-      return Status::Ok();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (WaitForExit(pid, kStopTimeout)) {
+    FindPostmaster();  // clears a stale postmaster.pid
+    spdlog::info("stopped postgres (pid {}, {})", pid,
+                 mode == StopMode::kFast ? "fast" : "immediate");
+    return Status::Ok();
   }
   return Timeout(
       fmt::format("postgres (pid {}) did not stop within {:.0f} s", pid, Seconds(kStopTimeout)));

@@ -201,10 +201,7 @@ TEST_F(ClusterTest, RestartedAgentAdoptsItsRunningPostgresAndKeepsTheRoles) {
     const pid_t postmaster = PostmasterPid(node);
     const auto killed_at = std::chrono::steady_clock::now();
     ASSERT_EQ(kill(node.agent_pid, SIGKILL), 0);
-    EXPECT_TRUE(PollUntil(seconds(10), [&] {
-      ReapIfChild(node.agent_pid);
-      return !ProcessAlive(node.agent_pid);
-    }));
+    EXPECT_TRUE(WaitForExit(node.agent_pid, seconds(10)));
     ASSERT_TRUE(cluster_->StartAgent(i).ok());
     ASSERT_TRUE(cluster_->WaitHealthy(seconds(60)).ok());
     EXPECT_EQ(PostmasterPid(node), postmaster) << node.name << ": postgres was restarted";

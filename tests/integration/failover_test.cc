@@ -62,10 +62,7 @@ class FailoverTest : public ::testing::Test {
   static void RestartAgent(size_t i, const std::map<std::string, std::string>& env = {}) {
     LocalNode& node = cluster_->nodes[i];
     if (ProcessAlive(node.agent_pid)) kill(node.agent_pid, SIGKILL);
-    ASSERT_TRUE(PollUntil(seconds(10), [&] {
-      ReapIfChild(node.agent_pid);
-      return !ProcessAlive(node.agent_pid);
-    }));
+    ASSERT_TRUE(WaitForExit(node.agent_pid, seconds(10)));
     ASSERT_TRUE(cluster_->StartAgent(i, env).ok());
     ASSERT_TRUE(PollUntil(seconds(30), [&] { return HttpStatus(node, "/liveness") == 200; }))
         << node.name << ": the restarted agent (pid " << node.agent_pid
@@ -262,10 +259,7 @@ TEST_F(FailoverTest, LaggingReplicaIsNotPromotedAndStatusSaysWhy) {
   const size_t absent = (leader + 2) % 3;
   // One replica leaves (its agent stops it cleanly); the other stops receiving WAL.
   ASSERT_EQ(kill(cluster_->nodes[absent].agent_pid, SIGTERM), 0);
-  ASSERT_TRUE(PollUntil(seconds(60), [&] {
-    ReapIfChild(cluster_->nodes[absent].agent_pid);
-    return !ProcessAlive(cluster_->nodes[absent].agent_pid);
-  }));
+  ASSERT_TRUE(WaitForExit(cluster_->nodes[absent].agent_pid, seconds(60)));
   auto receiver = QueryOne(Conn(lagging), "SELECT pid FROM pg_stat_wal_receiver");
   ASSERT_TRUE(receiver.has_value());
   const pid_t receiver_pid = std::stoi(*receiver);
