@@ -182,6 +182,38 @@ const std::vector<Field>& Schema() {
       {"restapi.connect_address", "", false,
        "host:port others use to reach the REST API (default: listen).",
        [](Config& c, const std::string& v) { return ParseHostPort(v, &c.api_connect); }},
+      {"restapi.auth.token", "", false,
+       "Bearer token the admin verbs require (Authorization: Bearer ...). Never logged.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.api_security.token); }},
+      {"restapi.auth.username", "", false, "Basic-auth user the admin verbs accept.",
+       [](Config& c, const std::string& v) {
+         return ParseNonEmpty(v, &c.api_security.basic.username);
+       }},
+      {"restapi.auth.password", "", false, "Basic-auth password (never logged).",
+       [](Config& c, const std::string& v) {
+         return ParseNonEmpty(v, &c.api_security.basic.password);
+       }},
+      {"restapi.certfile", "", false, "PEM certificate: with restapi.keyfile the API uses HTTPS.",
+       [](Config& c, const std::string& v) {
+         return ParseAbsolutePath(v, &c.api_security.cert_file);
+       }},
+      {"restapi.keyfile", "", false, "PEM private key for restapi.certfile.",
+       [](Config& c, const std::string& v) {
+         return ParseAbsolutePath(v, &c.api_security.key_file);
+       }},
+      {"hooks.on_start", "", false, "Command run when the agent starts.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.on_start); }},
+      {"hooks.on_stop", "", false, "Command run when the agent stops.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.on_stop); }},
+      {"hooks.on_role_change", "", false, "Command run when this node's role changes.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.on_role_change); }},
+      {"hooks.on_failover", "", false,
+       "Command run when this node is promoted to replace the leader.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.on_failover); }},
+      {"hooks.timeout", "30", false, "Seconds a hook may run before it is killed.",
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.1, 3600, &c.hooks.timeout_seconds);
+       }},
       {"timing.ttl", "10", false, "Leader lease TTL in seconds (2-3600).",
        [](Config& c, const std::string& v) {
          long long ttl = 0;
@@ -341,6 +373,19 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   if (config.pg_connect.port == 0) config.pg_connect = config.pg_listen;
   if (config.api_connect.port == 0) config.api_connect = config.api_listen;
 
+  const ApiSecurity& security = config.api_security;
+  if (security.basic.username.empty() != security.basic.password.empty()) {
+    return InvalidArgument(
+        fmt::format("config {}: key 'restapi.auth.password': restapi.auth.username and "
+                    "restapi.auth.password go together",
+                    source));
+  }
+  if (security.cert_file.empty() != security.key_file.empty()) {
+    return InvalidArgument(
+        fmt::format("config {}: key 'restapi.keyfile': restapi.certfile and restapi.keyfile go "
+                    "together",
+                    source));
+  }
   const Timing& t = config.timing;
   if (t.loop_wait_seconds >= t.ttl_seconds) {
     return InvalidArgument(

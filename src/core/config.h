@@ -36,6 +36,25 @@ struct Timing {
   uint64_t maximum_lag_on_failover = 1 << 20;   // bytes behind the leader still promotable
 };
 
+// Who may call the REST API's admin verbs, and its TLS identity. Empty = not configured.
+struct ApiSecurity {
+  std::string token;      // Authorization: Bearer <token>
+  Credentials basic;      // Authorization: Basic (username and password)
+  std::string cert_file;  // PEM certificate; with key_file the API serves HTTPS
+  std::string key_file;   // PEM private key
+  bool AuthConfigured() const { return !token.empty() || !basic.username.empty(); }
+  bool TlsConfigured() const { return !cert_file.empty(); }
+};
+
+// Commands run on agent events (see docs/configuration.md#hooks). Empty = none.
+struct Hooks {
+  std::string on_start;        // the agent started
+  std::string on_stop;         // the agent is stopping
+  std::string on_role_change;  // this node's PostgreSQL changed role
+  std::string on_failover;     // this node was promoted to replace a lost or departing leader
+  double timeout_seconds = 30;
+};
+
 struct Tags {
   bool nofailover = false;
   int priority = 1;
@@ -56,11 +75,15 @@ struct Config {
   std::map<std::string, std::string> pg_parameters;
   HostPort api_listen;
   HostPort api_connect;
+  ApiSecurity api_security;
   Timing timing;
   Tags tags;
+  Hooks hooks;
 
-  // http://host:port of this node's REST API.
-  std::string ApiUrl() const { return "http://" + api_connect.ToString(); }
+  // http(s)://host:port of this node's REST API.
+  std::string ApiUrl() const {
+    return (api_security.TlsConfigured() ? "https://" : "http://") + api_connect.ToString();
+  }
 };
 
 // Environment variables as name -> value (injected so tests need not touch the process's).
