@@ -17,6 +17,10 @@ constexpr const char* kConfig = "config";
 constexpr const char* kPause = "pause";
 constexpr const char* kHistory = "history/";
 constexpr const char* kStatus = "status";
+constexpr const char* kNodes = "nodes/";
+constexpr const char* kSwitchover = "switchover";
+constexpr const char* kFailover = "failover";
+constexpr const char* kActions = "actions/";
 }  // namespace
 
 const MemberInfo* ClusterView::Member(const std::string& name) const {
@@ -61,12 +65,16 @@ Result<ClusterView> ClusterStore::Load() {
     } else if (key == kLeader) {
       view.leader = LeaderKey{kv.value, kv.mod_revision, kv.lease};
     } else if (key.rfind(kMembers, 0) == 0) {
-      if (auto member = MemberInfo::FromJson(kv.value)) view.members[member->name] = *member;
+      if (auto member = MemberInfo::FromJson(kv.value)) {
+        member->lease = kv.lease;
+        view.members[member->name] = *member;
+      }
     } else if (key == kPause) {
       view.paused = true;
     } else if (key == kConfig) {
       auto config = nlohmann::json::parse(kv.value, nullptr, false);
       if (config.is_object()) view.config = config;
+      view.config_text = kv.value;
     } else if (key == kStatus) {
       auto j = nlohmann::json::parse(kv.value, nullptr, false);
       try {
@@ -78,6 +86,18 @@ Result<ClusterView> ClusterStore::Load() {
       } catch (const nlohmann::json::exception&) {
         // A malformed status is as good as none: lag is then judged against the members.
       }
+    } else if (key == kSwitchover) {
+      view.switchover = SwitchoverRequest::FromJson(kv.value);
+    } else if (key == kFailover) {
+      view.failover = FailoverRequest::FromJson(kv.value);
+    } else if (key.rfind(kActions, 0) == 0) {
+      if (auto action = NodeAction::FromJson(kv.value)) {
+        view.actions[key.substr(std::string(kActions).size())] = *action;
+      }
+    } else if (key.rfind(kNodes, 0) == 0) {
+      auto info = nlohmann::json::parse(kv.value, nullptr, false);
+      view.nodes[key.substr(std::string(kNodes).size())] =
+          info.is_object() ? info : nlohmann::json::object();
     } else if (key.rfind(kHistory, 0) == 0) {
       auto record = nlohmann::json::parse(kv.value, nullptr, false);
       if (record.is_object()) view.history.push_back(record);
@@ -150,6 +170,52 @@ Status ClusterStore::WriteConfig(const nlohmann::json& config) {
   return dcs_.Put(prefix_ + kConfig, JsonText(config), 0);
 }
 
+Result<bool> ClusterStore::ReplaceConfig(const std::string& expected_text,
+                                         const nlohmann::json& config) {
+  if (expected_text.empty()) return dcs_.CreateIfAbsent(prefix_ + kConfig, JsonText(config), 0);
+  return dcs_.PutIfValue(prefix_ + kConfig, expected_text, JsonText(config), 0);
+}
+
+Status ClusterStore::RegisterNode(const nlohmann::json& info) {
+  return dcs_.Put(prefix_ + kNodes + node_, JsonText(info), 0);
+}
+
+Status ClusterStore::RemoveNode(const std::string& name) {
+  if (Status s = dcs_.Delete(prefix_ + kActions + name); !s.ok()) return s;
+  return dcs_.Delete(prefix_ + kNodes + name);
+}
+
+Result<bool> ClusterStore::RequestSwitchover(const SwitchoverRequest& request) {
+  return dcs_.CreateIfAbsent(prefix_ + kSwitchover, JsonText(request.ToJson()), 0);
+}
+
+Status ClusterStore::EndSwitchover() {
+  return dcs_.Delete(prefix_ + kSwitchover);
+}
+
+Result<bool> ClusterStore::HandOver(const SwitchoverRequest& request, int64_t to_lease) {
+  if (Status s = dcs_.Put(prefix_ + kSwitchover, JsonText(request.ToJson()), 0); !s.ok()) {
+    return s;
+  }
+  return dcs_.PutIfValue(prefix_ + kLeader, node_, request.to, to_lease);
+}
+
+Status ClusterStore::RequestFailover(const FailoverRequest& request) {
+  return dcs_.Put(prefix_ + kFailover, JsonText(request.ToJson()), 0);
+}
+
+Status ClusterStore::EndFailover() {
+  return dcs_.Delete(prefix_ + kFailover);
+}
+
+Result<bool> ClusterStore::RequestAction(const std::string& node, const NodeAction& action) {
+  return dcs_.CreateIfAbsent(prefix_ + kActions + node, JsonText(action.ToJson()), 0);
+}
+
+Status ClusterStore::EndAction(const std::string& node) {
+  return dcs_.Delete(prefix_ + kActions + node);
+}
+
 Status ClusterStore::AppendHistory(const nlohmann::json& record) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
@@ -174,7 +240,8 @@ Status ClusterStore::WriteLeaderStatus(const LeaderStatus& status) {
 }
 
 bool ClusterStore::IsUrgentKey(const std::string& key) {
-  return key == kLeader || key == kInitialize || key == kConfig || key == kPause;
+  return key == kLeader || key == kInitialize || key == kConfig || key == kPause ||
+         key == kSwitchover || key == kFailover || key.rfind(kActions, 0) == 0;
 }
 
 bool ClusterStore::IsMemberKey(const std::string& key) {

@@ -8,6 +8,8 @@
 //   pause             present while the cluster is in maintenance mode (who paused it, when)
 //   status            the leader's last position (LeaderStatus JSON), written every tick
 //   history/<n>       one JSON record per role change
+//   nodes/<name>      every node that ever joined (no lease), so a dead one still shows
+//   switchover, failover, actions/<name>   operator requests (dcs/requests.h)
 // The session lease is granted on first refresh and renewed by every RefreshSession(); when
 // etcd reports it ended, a new one is granted (and any leader key on the old one is gone).
 // Not thread-safe: one agent loop owns it. Load() may be called from any thread on a
@@ -23,6 +25,7 @@
 #include "core/clock.h"
 #include "dcs/dcs.h"
 #include "dcs/member.h"
+#include "dcs/requests.h"
 
 namespace baton {
 
@@ -48,7 +51,12 @@ struct ClusterView {
   std::optional<LeaderStatus> last_leader;
   bool paused = false;  // maintenance mode: no automatic failover, restarts or role changes
   nlohmann::json config = nlohmann::json::object();
+  std::string config_text;              // /config as stored ("" when absent), for compare-and-swap
   std::vector<nlohmann::json> history;  // oldest first
+  std::optional<SwitchoverRequest> switchover;
+  std::optional<FailoverRequest> failover;
+  std::map<std::string, NodeAction> actions;    // node name -> its pending verb
+  std::map<std::string, nlohmann::json> nodes;  // every registered node (see RegisterNode)
 
   const MemberInfo* Member(const std::string& name) const;
   const MemberInfo* LeaderMember() const;
@@ -97,6 +105,24 @@ class ClusterStore {
   // Deletes the leader key if it names this node.
   Status ReleaseLeader();
   Status WriteConfig(const nlohmann::json& config);
+  // Replaces /config only if it still reads `expected_text` ("" = absent). false = it changed.
+  Result<bool> ReplaceConfig(const std::string& expected_text, const nlohmann::json& config);
+  // Records this node in nodes/<name> (kept after it dies, until `baton remove`).
+  Status RegisterNode(const nlohmann::json& info);
+  // Forgets a node: its registration and any pending action for it.
+  Status RemoveNode(const std::string& name);
+
+  // Operator requests. Request* fail (false) when one of the same kind is already pending.
+  Result<bool> RequestSwitchover(const SwitchoverRequest& request);
+  Status EndSwitchover();
+  // The leader's half of a switchover, with its server stopped at `request.checkpoint`: records
+  // the hand-over, then moves the leader key to `to` on `to_lease` in one transaction (only
+  // while it still names this node). false = this node no longer held the key.
+  Result<bool> HandOver(const SwitchoverRequest& request, int64_t to_lease);
+  Status RequestFailover(const FailoverRequest& request);
+  Status EndFailover();
+  Result<bool> RequestAction(const std::string& node, const NodeAction& action);
+  Status EndAction(const std::string& node);
   // Maintenance mode: while the pause key exists no agent fails over or restarts PostgreSQL.
   Status SetPaused(bool paused, const std::string& by);
   Status WriteLeaderStatus(const LeaderStatus& status);

@@ -12,25 +12,33 @@ nlohmann::json MemberInfo::ToJson() const {
                      {"replay_lsn", p.replay_lsn.ToString()},
                      {"replay_lag_seconds", p.replay_lag_seconds}});
   }
-  return {{"name", name},
-          {"api_url", api_url},
-          {"pg_address", pg_address},
-          {"role", role},
-          {"state", state},
-          {"timeline", timeline},
-          {"lsn", lsn.ToString()},
-          {"replay_lsn", replay_lsn.ToString()},
-          {"timeline_start", timeline_start.ToString()},
-          {"streaming", streaming},
-          {"replay_timestamp", replay_timestamp},
-          {"upstream", upstream},
-          {"leader_seen", leader_seen},
-          {"rejoined", rejoined},
-          {"nofailover", nofailover},
-          {"priority", priority},
-          {"note", note},
-          {"updated_unix", updated_unix},
-          {"replication", peers}};
+  nlohmann::json j = {{"name", name},
+                      {"api_url", api_url},
+                      {"pg_address", pg_address},
+                      {"role", role},
+                      {"state", state},
+                      {"timeline", timeline},
+                      {"lsn", lsn.ToString()},
+                      {"replay_lsn", replay_lsn.ToString()},
+                      {"timeline_start", timeline_start.ToString()},
+                      {"streaming", streaming},
+                      {"replay_timestamp", replay_timestamp},
+                      {"upstream", upstream},
+                      {"leader_seen", leader_seen},
+                      {"rejoined", rejoined},
+                      {"nofailover", nofailover},
+                      {"priority", priority},
+                      {"note", note},
+                      {"updated_unix", updated_unix},
+                      {"replication", peers},
+                      {"pending_restart", pending_restart}};
+  if (last_action) {
+    j["last_action"] = {{"id", last_action->id},
+                        {"verb", last_action->verb},
+                        {"ok", last_action->ok},
+                        {"message", last_action->message}};
+  }
+  return j;
 }
 
 std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
@@ -60,6 +68,12 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
       m.replication.push_back({p.value("name", ""), p.value("state", ""),
                                Lsn::Parse(p.value("replay_lsn", "0/0")).value_or(Lsn{}),
                                p.value("replay_lag_seconds", 0.0)});
+    }
+    m.pending_restart = j.value("pending_restart", std::vector<std::string>{});
+    if (j.contains("last_action") && j["last_action"].is_object()) {
+      const auto& a = j["last_action"];
+      m.last_action = ActionResult{a.value("id", ""), a.value("verb", ""), a.value("ok", false),
+                                   a.value("message", "")};
     }
     if (m.name.empty()) return std::nullopt;
     return m;

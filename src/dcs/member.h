@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/lsn.h"
+#include "dcs/requests.h"
 
 namespace baton {
 
@@ -41,6 +42,9 @@ struct MemberInfo {
   std::string note;         // why the node is not what it should be, for `baton status`
   double updated_unix = 0;  // wall-clock seconds when published
   std::vector<ReplicationPeer> replication;  // primary only
+  std::vector<std::string> pending_restart;  // settings changed that wait for a restart
+  std::optional<ActionResult> last_action;   // the last operator verb this agent carried out
+  int64_t lease = 0;  // the etcd lease the record lives on (from the key, not in the JSON)
 
   nlohmann::json ToJson() const;
   static std::optional<MemberInfo> FromJson(const std::string& text);

@@ -37,6 +37,8 @@ Duration Agent::LeaseMargin() const {
 Agent::Tick Agent::RunOnce() {
   Observation o;
   o.now = clock_.Now();
+  o.wall_now_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   o.self = config_.node_name;
   o.tags = config_.tags;
   o.timing = config_.timing;
@@ -81,12 +83,21 @@ Agent::Tick Agent::RunOnce() {
       if (!leaderless_since_) leaderless_since_ = o.now;
     } else {
       leaderless_since_.reset();
-      previous_leader_ = o.cluster.leader->name;
+      if (o.cluster.leader->name != config_.node_name) previous_leader_ = o.cluster.leader->name;
+    }
+    const auto& switchover = o.cluster.switchover;
+    const bool handed_over =
+        leader && switchover && switchover->handing_over && switchover->to == config_.node_name;
+    if (!handed_over) {
+      handover_since_.reset();
+    } else if (!handover_since_) {
+      handover_since_ = o.now;
     }
     leaderless_ = !o.cluster.leader.has_value();
     if (o.cluster.last_leader) leader_last_seen_unix_ = o.cluster.last_leader->time_unix;
   }
   o.leaderless_since = leaderless_since_;
+  o.handover_since = handover_since_;
 
   MemberInfo self = DescribeSelf(o);
   self.api_url = config_.ApiUrl();
@@ -97,23 +108,13 @@ Agent::Tick Agent::RunOnce() {
     if (!snapshot_.last_decision.empty()) self.note = snapshot_.last_decision;
   }
   self.rejoined = rejoined_;
-  const double now_unix =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  self.updated_unix = now_unix;
+  self.last_action = last_action_;
+  self.pending_restart = o.instance.pending_restart;
+  const double now_unix = o.wall_now_unix;
+  self_ = self;
   if (o.dcs_reachable) {
-    // The key lives on the lease; rewrite it only when something in it changed (or the lease
-    // did), so an idle cluster does not churn etcd and members do not wake each other in turn.
-    MemberInfo unstamped = self;
-    unstamped.updated_unix = 0;
-    const std::string content = JsonText(unstamped.ToJson());
-    if (content != last_published_ || store_.lease() != last_published_lease_) {
-      if (Status s = store_.PublishMember(self); !s.ok()) {
-        spdlog::warn("publishing member state: {}", s.ToString());
-      } else {
-        last_published_ = content;
-        last_published_lease_ = store_.lease();
-      }
-    }
+    if (Status s = Publish(self); !s.ok())
+      spdlog::warn("publishing member state: {}", s.ToString());
     if (leader && o.instance.accepting && o.instance.role == PgRole::kPrimary) {
       const LeaderStatus status{config_.node_name, o.instance.lsn, o.instance.timeline, now_unix};
       if (Status s = store_.WriteLeaderStatus(status); !s.ok()) {
@@ -152,6 +153,20 @@ Agent::Tick Agent::RunOnce() {
   return tick;
 }
 
+Status Agent::Publish(MemberInfo self) {
+  // The key lives on the lease; rewrite it only when something in it changed (or the lease
+  // did), so an idle cluster does not churn etcd and members do not wake each other in turn.
+  self.updated_unix = 0;
+  const std::string content = JsonText(self.ToJson());
+  if (content == last_published_ && store_.lease() == last_published_lease_) return Status::Ok();
+  self.updated_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (Status s = store_.PublishMember(self); !s.ok()) return s;
+  last_published_ = content;
+  last_published_lease_ = store_.lease();
+  return Status::Ok();
+}
+
 Status Agent::ConfirmStillBest(const Observation& observed) {
   auto fresh = store_.Load();
   if (!fresh.ok()) return fresh.status();
@@ -171,7 +186,6 @@ Status Agent::ConfirmStillBest(const Observation& observed) {
 }
 
 Status Agent::Execute(Step step, const Decision& decision, const Observation& observed) {
-  const InstanceState& before = observed.instance;
   auto won = [](const Result<bool>& result, const std::string& lost) -> Status {
     if (!result.ok()) return result.status();
     return *result ? Status::Ok() : Aborted(lost);
@@ -188,8 +202,9 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
         return s;
       }
       lease_deadline_ = LeaseDeadline();  // the key now lives on the current lease
-      // Bootstrap has no candidates to compare; a takeover does.
-      const bool takeover = observed.cluster.initialized_by.has_value();
+      // Bootstrap has no candidates to compare, and the operator's choice is not second-guessed.
+      const bool takeover =
+          observed.cluster.initialized_by.has_value() && !decision.operator_choice;
       return takeover ? ConfirmStillBest(observed) : Status::Ok();
     }
     case Step::kRenewLeader: {
@@ -220,7 +235,7 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       return Status::Ok();
     }
     case Step::kClone:
-      return instance_.CloneFrom(*decision.upstream);
+      return Clone(*decision.upstream, "cloning");
     case Step::kStartPrimary: {
       if (Status s = lease_valid(); !s.ok()) return s;
       Status started = instance_.Start(PgRole::kPrimary, std::nullopt);
@@ -240,7 +255,7 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
     case Step::kPromote: {
       if (Status s = lease_valid(); !s.ok()) return s;
       if (Status s = instance_.Promote(); !s.ok()) return s;
-      RecordRoleChange(before.role == PgRole::kReplica ? "failover" : "promote", decision.reason);
+      RecordRoleChange(PromotionEvent(observed), decision.reason);
       return Status::Ok();
     }
     case Step::kDemote: {
@@ -252,8 +267,111 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) return s;
       return instance_.Start(PgRole::kReplica, std::nullopt);
     }
+    case Step::kHandOver:
+      return HandOver(decision, observed);
+    case Step::kEndSwitchover:
+      return store_.EndSwitchover();
+    case Step::kRefuseSwitchover: {
+      RecordRoleChange("switchover-refused", decision.reason);
+      return store_.EndSwitchover();
+    }
+    case Step::kEndFailover:
+      return store_.EndFailover();
+    case Step::kRestart: {
+      const bool leader =
+          observed.cluster.leader && observed.cluster.leader->name == config_.node_name;
+      if (leader) {
+        if (Status s = lease_valid(); !s.ok()) return s;
+      }
+      if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
+      return instance_.Start(leader ? PgRole::kPrimary : PgRole::kReplica, decision.upstream);
+    }
+    case Step::kReload:
+      return instance_.Reconfigure(config_.pg_parameters);
+    case Step::kReinit: {
+      if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) return s;
+      if (Status s = instance_.RemoveData(); !s.ok()) return s;
+      rejoined_.clear();
+      if (Status s = Clone(*decision.upstream, "reinit"); !s.ok()) return s;
+      RecordRoleChange("reinit", decision.reason);
+      return Status::Ok();
+    }
+    case Step::kEndAction:
+      return EndAction(observed, true, decision.reason);
+    case Step::kRefuseAction:
+      return EndAction(observed, false, decision.reason);
   }
   return Internal("unknown step");
+}
+
+std::string Agent::PromotionEvent(const Observation& observed) const {
+  const auto& switchover = observed.cluster.switchover;
+  if (switchover && switchover->handing_over && switchover->to == config_.node_name) {
+    return "switchover";
+  }
+  if (observed.cluster.failover && observed.cluster.failover->to == config_.node_name) {
+    return "manual-failover";
+  }
+  return observed.instance.role == PgRole::kReplica ? "failover" : "promote";
+}
+
+Status Agent::HandOver(const Decision& decision, const Observation& observed) {
+  const MemberInfo* target = observed.cluster.Member(decision.upstream->name);
+  if (target == nullptr || !observed.cluster.switchover) {
+    return Aborted("the switchover target or request vanished");
+  }
+  // A clean (fast) shutdown: every connected standby receives all WAL up to and including the
+  // shutdown checkpoint before the server exits.
+  if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
+  const InstanceState stopped = instance_.Probe();
+  if (!stopped.clean_shutdown) {
+    return Internal("postgres did not shut down cleanly; the switchover is not safe");
+  }
+  SwitchoverRequest request = *observed.cluster.switchover;
+  request.to = target->name;
+  request.handing_over = true;
+  request.checkpoint = stopped.lsn;
+  auto moved = store_.HandOver(request, target->lease);
+  if (!moved.ok()) return moved.status();
+  if (!*moved) return Aborted("the leader key no longer named this node");
+  spdlog::info("switchover: stopped at checkpoint {}, leader key handed to {}",
+               stopped.lsn.ToString(), target->name);
+  previous_leader_ = target->name;
+  RecordRoleChange("demote", fmt::format("switchover to {}: stopped cleanly at checkpoint {}",
+                                         target->name, stopped.lsn.ToString()));
+  return Status::Ok();
+}
+
+Status Agent::EndAction(const Observation& observed, bool ok, const std::string& message) {
+  auto action = observed.cluster.actions.find(config_.node_name);
+  if (action == observed.cluster.actions.end()) return Status::Ok();
+  last_action_ = ActionResult{action->second.id, NodeVerbName(action->second.verb), ok, message};
+  if (ok) {
+    spdlog::info("{} done: {}", NodeVerbName(action->second.verb), message);
+  } else {
+    spdlog::warn("{} refused: {}", NodeVerbName(action->second.verb), message);
+  }
+  // The outcome first, then the request: whoever waits on the request sees the result.
+  MemberInfo self = self_;
+  self.last_action = last_action_;
+  const InstanceState now = instance_.Probe();
+  self.pending_restart = now.pending_restart;
+  if (Status s = Publish(self); !s.ok()) return s;
+  return store_.EndAction(config_.node_name);
+}
+
+Status Agent::Clone(const Upstream& upstream, const std::string& purpose) {
+  auto last_report = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  MemberInfo self = self_;
+  self.role = "replica";
+  self.state = purpose;
+  return instance_.CloneFrom(upstream, [&](const std::string& progress) {
+    // At most once a second; this also keeps the session lease alive during a long clone.
+    if (std::chrono::steady_clock::now() - last_report < std::chrono::seconds(1)) return;
+    last_report = std::chrono::steady_clock::now();
+    self.note = fmt::format("{} from {}: {}", purpose, upstream.name, progress);
+    if (store_.RefreshSession().ok()) (void)Publish(self);
+  });
 }
 
 Status Agent::Rejoin(const Upstream& leader) {
@@ -268,7 +386,7 @@ Status Agent::Rejoin(const Upstream& leader) {
   spdlog::warn("pg_rewind failed ({}); re-cloning from {}", rewound.message(), leader.name);
   auto aside = instance_.MoveAside();
   if (!aside.ok()) return aside.status().WithContext("pg_rewind failed and re-clone impossible");
-  if (Status s = instance_.CloneFrom(leader); !s.ok()) return s;
+  if (Status s = Clone(leader, "re-clone"); !s.ok()) return s;
   rejoined_ = "re-clone";
   RecordRoleChange("rejoin", fmt::format("pg_rewind failed; re-cloned from {}, old data kept in {}",
                                          leader.name, *aside));
@@ -277,16 +395,18 @@ Status Agent::Rejoin(const Upstream& leader) {
 
 void Agent::RecordRoleChange(const std::string& event, const std::string& reason) {
   const InstanceState after = instance_.Probe();
-  nlohmann::json record = {
-      {"time", UtcTimestamp()},
-      {"event", event},
-      {"node", config_.node_name},
-      {"old_leader", previous_leader_},
-      {"new_leader", event == "demote" || event == "rejoin" ? previous_leader_ : config_.node_name},
-      {"timeline", after.timeline},
-      {"lsn", after.lsn.ToString()},
-      {"reason", reason}};
-  if (event == "failover" && leader_last_seen_unix_ > 0) {
+  const bool promoted = event == "bootstrap" || event == "promote" || event == "failover" ||
+                        event == "manual-failover" || event == "switchover";
+  nlohmann::json record = {{"time", UtcTimestamp()},
+                           {"event", event},
+                           {"node", config_.node_name},
+                           {"old_leader", event == "demote" ? config_.node_name : previous_leader_},
+                           {"new_leader", promoted ? config_.node_name : previous_leader_},
+                           {"timeline", after.timeline},
+                           {"lsn", after.lsn.ToString()},
+                           {"reason", reason}};
+  if ((event == "failover" || event == "manual-failover" || event == "switchover") &&
+      leader_last_seen_unix_ > 0) {
     // From the old leader's last published status to now: how long no primary was known
     // to accept writes (an upper bound, within one loop_wait of the truth).
     const double now_unix =

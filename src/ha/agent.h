@@ -62,6 +62,16 @@ class Agent {
   void RecordRoleChange(const std::string& event, const std::string& reason);
   // pg_rewind from the leader; when that fails, moves the data aside and clones instead.
   Status Rejoin(const Upstream& leader);
+  // pg_basebackup from `upstream`, publishing its progress in this member's record.
+  Status Clone(const Upstream& upstream, const std::string& purpose);
+  // Switchover, leader's half: stop cleanly, then pass the key to the target at the checkpoint.
+  Status HandOver(const Decision& decision, const Observation& observed);
+  // Reports the outcome of this node's operator verb in its record and deletes the request.
+  Status EndAction(const Observation& observed, bool ok, const std::string& message);
+  // Writes this member's record now (used mid-tick, when the outcome must show at once).
+  Status Publish(MemberInfo self);
+  // The history event a promotion is recorded as.
+  std::string PromotionEvent(const Observation& observed) const;
   Duration LeaseMargin() const;
   // Deadline for the lease as last renewed: sent + TTL - margin.
   TimePoint LeaseDeadline() const;
@@ -74,12 +84,15 @@ class Agent {
   TimePoint lease_deadline_{};
   std::optional<TimePoint> primary_down_since_;
   std::optional<TimePoint> leaderless_since_;
+  std::optional<TimePoint> handover_since_;
   std::atomic<bool> leaderless_{false};  // read by the watch thread
   std::string previous_leader_;
-  double leader_last_seen_unix_ = 0;  // wall time of the leader's last published status
-  std::string rejoined_;              // how this agent last rejoined its node, for status
-  std::string last_dcs_error_;        // last etcd error logged, "" while etcd answers
-  std::string last_published_;        // member record last written (without its timestamp)
+  double leader_last_seen_unix_ = 0;         // wall time of the leader's last published status
+  std::string rejoined_;                     // how this agent last rejoined its node, for status
+  std::optional<ActionResult> last_action_;  // the last operator verb carried out here
+  MemberInfo self_;                          // this member's record as of this tick
+  std::string last_dcs_error_;               // last etcd error logged, "" while etcd answers
+  std::string last_published_;               // member record last written (without its timestamp)
   LeaseId last_published_lease_ = 0;
 
   mutable std::mutex mu_;

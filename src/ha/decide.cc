@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "ha/candidate.h"
+#include "ha/switchover.h"
 
 namespace baton {
 
@@ -37,6 +38,24 @@ const char* StepName(Step step) {
       return "demote";
     case Step::kFence:
       return "fence";
+    case Step::kHandOver:
+      return "hand-over";
+    case Step::kEndSwitchover:
+      return "end-switchover";
+    case Step::kRefuseSwitchover:
+      return "refuse-switchover";
+    case Step::kEndFailover:
+      return "end-failover";
+    case Step::kRestart:
+      return "restart";
+    case Step::kReload:
+      return "reload";
+    case Step::kReinit:
+      return "reinit";
+    case Step::kEndAction:
+      return "end-action";
+    case Step::kRefuseAction:
+      return "refuse-action";
   }
   return "unknown";
 }
@@ -80,6 +99,55 @@ Decision DecideWithoutDcs(const Observation& o) {
                        : "etcd unreachable; keeping the current role");
 }
 
+// The leader with a switchover request: wait for its time, refuse with a reason, or stop
+// cleanly and pass the key to the chosen replica.
+Decision DecideSwitchoverLeader(const Observation& o, const SwitchoverRequest& request) {
+  auto end = [](std::string reason) {
+    return Do({Step::kRenewLeader, Step::kRefuseSwitchover}, std::move(reason));
+  };
+  if (request.from != o.self) {
+    return end(fmt::format("switchover requested from {}, but {} is the leader: cancelled",
+                           request.from, o.self));
+  }
+  const SwitchoverChoice choice =
+      ChooseSwitchoverTarget(o.cluster, o.self, o.instance.replication, o.instance.lsn, request,
+                             o.timing.maximum_lag_on_failover);
+  if (choice.target.empty()) return end("switchover refused: " + choice.refusal);
+  if (request.at_unix > o.wall_now_unix) {
+    return Do({Step::kRenewLeader},
+              fmt::format("leader; switchover to {} scheduled in {:.0f} s",
+                          request.to.empty() ? "the best replica" : request.to,
+                          request.at_unix - o.wall_now_unix));
+  }
+  const MemberInfo* target = o.cluster.Member(choice.target);
+  auto upstream = UpstreamOf(*target);
+  if (!upstream) return end(fmt::format("switchover refused: {} has no address", choice.target));
+  return Do(
+      {Step::kRenewLeader, Step::kHandOver},
+      fmt::format("switchover: stopping cleanly and handing the leader key to {}", choice.target),
+      upstream);
+}
+
+// This replica was handed the key: promote once it holds the old leader's shutdown checkpoint
+// (so no acknowledged commit is missing); if it never arrives, give the key back.
+Decision DecideSwitchoverCandidate(const Observation& o, const SwitchoverRequest& request) {
+  if (o.instance.lsn > request.checkpoint) {
+    return Do({Step::kRenewLeader, Step::kPromote},
+              fmt::format("switchover from {}: received its shutdown checkpoint ({}), promoting",
+                          request.from, request.checkpoint.ToString()));
+  }
+  const Duration waited = o.handover_since ? o.now - *o.handover_since : Duration::zero();
+  if (waited >= TakeoverWait(o)) {
+    return Do({Step::kReleaseLeader, Step::kRefuseSwitchover},
+              fmt::format("switchover from {} failed: this node has WAL up to {}, short of the "
+                          "shutdown checkpoint {}; giving the key back",
+                          request.from, o.instance.lsn.ToString(), request.checkpoint.ToString()));
+  }
+  return Do({Step::kRenewLeader},
+            fmt::format("switchover from {}: waiting to receive its shutdown checkpoint ({})",
+                        request.from, request.checkpoint.ToString()));
+}
+
 Decision DecideAsLeader(const Observation& o) {
   const InstanceState& inst = o.instance;
   if (!inst.data_present) {
@@ -105,10 +173,29 @@ Decision DecideAsLeader(const Observation& o) {
   if (!inst.accepting) {
     return Do({Step::kRenewLeader}, "leader; waiting for postgres to accept connections");
   }
+  const auto& switchover = o.cluster.switchover;
+  const bool handed_to_self = switchover && switchover->handing_over && switchover->to == o.self;
   if (inst.role == PgRole::kReplica) {
+    if (handed_to_self) return DecideSwitchoverCandidate(o, *switchover);
     return Do({Step::kRenewLeader, Step::kPromote}, "holds the leader key: promoting");
   }
-  return Do({Step::kRenewLeader}, "leader, running as primary");
+  Decision d = Do({Step::kRenewLeader}, "leader, running as primary");
+  if (o.cluster.failover) {
+    d.steps.push_back(Step::kEndFailover);
+    d.reason = "leader, running as primary; the manual failover request is moot";
+  }
+  if (switchover) {
+    if (switchover->handing_over) {
+      d.steps.push_back(handed_to_self ? Step::kEndSwitchover : Step::kRefuseSwitchover);
+      d.reason = handed_to_self
+                     ? fmt::format("switchover from {} complete: leader, running as primary",
+                                   switchover->from)
+                     : "leader, running as primary; a stale switchover hand-over was dropped";
+      return d;
+    }
+    return DecideSwitchoverLeader(o, *switchover);
+  }
+  return d;
 }
 
 Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
@@ -139,13 +226,22 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
     if (!leader_serving) {
       return Wait(fmt::format("waiting for leader {} to run as primary", leader.name));
     }
-    if (older_timeline) {
+    // A primary that shut down cleanly before the leader's timeline began (a switchover) has
+    // nothing the leader lacks: it follows the new timeline as it is.
+    const bool behind_switch_point =
+        inst.clean_shutdown && inst.lsn < leader_member->timeline_start;
+    if (older_timeline && !behind_switch_point) {
       return Do({Step::kRewind, Step::kStartReplica},
                 fmt::format("on timeline {} while leader {} is on {}: rewinding, then following",
                             inst.timeline, leader.name, leader_member->timeline),
                 upstream);
     }
-    return Do({Step::kStartReplica}, fmt::format("starting as a replica of {}", leader.name),
+    return Do({Step::kStartReplica},
+              older_timeline
+                  ? fmt::format("shut down cleanly at {}, before leader {}'s timeline {} began: "
+                                "following it without a rewind",
+                                inst.lsn.ToString(), leader.name, leader_member->timeline)
+                  : fmt::format("starting as a replica of {}", leader.name),
               upstream);
   }
   if (!inst.accepting) return Wait("waiting for postgres to accept connections");
@@ -174,8 +270,27 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
                              : fmt::format("replica of {}, not streaming yet", leader.name));
 }
 
+// The operator named the next leader: it takes over, the others wait for it.
+Decision DecideManualFailover(const Observation& o, const FailoverRequest& request) {
+  const InstanceState& inst = o.instance;
+  if (request.to != o.self) {
+    return Wait(fmt::format("no leader; manual failover to {} requested", request.to));
+  }
+  if (!inst.running || !inst.accepting) {
+    return Wait("no leader; manual failover to this node requested, but postgres is not ready");
+  }
+  Decision d = inst.role == PgRole::kPrimary
+                   ? Do({Step::kAcquireLeader, Step::kEndFailover},
+                        "manual failover to this node: taking the key")
+                   : Do({Step::kAcquireLeader, Step::kPromote, Step::kEndFailover},
+                        "manual failover to this node: taking the key and promoting");
+  d.operator_choice = true;
+  return d;
+}
+
 Decision RankWithoutLeader(const Observation& o) {
   const InstanceState& inst = o.instance;
+  if (o.cluster.failover) return DecideManualFailover(o, *o.cluster.failover);
   if (!inst.data_present) return Wait("no leader to clone from");
   if (!inst.running) {
     return Do({Step::kStartReplica}, "no leader: starting read-only to learn this node's position");
@@ -253,14 +368,54 @@ Decision DecidePaused(const Observation& o) {
                                  : "cluster paused: postgres is down and is not restarted");
   }
   if (!o.cluster.leader) {
+    if (o.cluster.failover) return DecideManualFailover(o, *o.cluster.failover);
     return Wait("cluster paused: no leader, and no automatic failover until `baton resume`");
   }
   return Wait("cluster paused: no automatic actions");
 }
 
-}  // namespace
+// An operator verb for this node, carried out when nothing more urgent is to be done.
+Decision DecideNodeAction(const Observation& o, const NodeAction& action) {
+  const InstanceState& inst = o.instance;
+  const bool leader = o.cluster.leader && o.cluster.leader->name == o.self;
+  auto refuse = [](std::string why) { return Do({Step::kRefuseAction}, std::move(why)); };
+  std::vector<Step> steps;
+  if (leader) steps.push_back(Step::kRenewLeader);
+  std::optional<Upstream> upstream;
+  const MemberInfo* leader_member = o.cluster.LeaderMember();
+  if (!leader && leader_member != nullptr) upstream = UpstreamOf(*leader_member);
+  switch (action.verb) {
+    case NodeVerb::kRestart: {
+      if (!inst.data_present) return refuse("restart refused: the data directory is empty");
+      if (action.pending_only && inst.running && inst.pending_restart.empty()) {
+        return Do({Step::kEndAction}, "restart skipped: no setting waits for a restart");
+      }
+      steps.insert(steps.end(), {Step::kRestart, Step::kEndAction});
+      return Do(steps,
+                fmt::format("restarting postgres as {} on the operator's request",
+                            leader ? "primary" : "replica"),
+                upstream);
+    }
+    case NodeVerb::kReload:
+      steps.insert(steps.end(), {Step::kReload, Step::kEndAction});
+      return Do(steps, "rewrote postgresql.conf and reloaded postgres");
+    case NodeVerb::kReinit: {
+      if (leader) return refuse("reinit refused: this node is the leader; switch over first");
+      const bool leader_serving = leader_member != nullptr && leader_member->state == "running" &&
+                                  leader_member->role == "primary";
+      if (!leader_serving || !upstream) {
+        return refuse("reinit refused: no leader is running as primary to clone from");
+      }
+      return Do(
+          {Step::kReinit, Step::kStartReplica, Step::kEndAction},
+          fmt::format("re-cloned from leader {} on the operator's request", leader_member->name),
+          upstream);
+    }
+  }
+  return refuse("unknown verb");
+}
 
-Decision Decide(const Observation& o) {
+Decision DecideRole(const Observation& o) {
   if (!o.dcs_reachable) return DecideWithoutDcs(o);
   const ClusterView& cluster = o.cluster;
   if (!cluster.initialized_by) {
@@ -282,6 +437,22 @@ Decision Decide(const Observation& o) {
   if (cluster.leader && cluster.leader->name == o.self) return DecideAsLeader(o);
   if (cluster.leader) return DecideAsFollower(o, *cluster.leader);
   return DecideWithoutLeader(o);
+}
+
+}  // namespace
+
+Decision Decide(const Observation& o) {
+  Decision d = DecideRole(o);
+  // Quiet moments only: an operator verb never delays a promotion, a fence or a rejoin.
+  // A reinit may also replace a replica's failing attempts to rejoin, never a fence.
+  const bool quiet = d.idle() || d.steps == std::vector<Step>{Step::kRenewLeader};
+  if (!o.dcs_reachable) return d;
+  auto action = o.cluster.actions.find(o.self);
+  if (action == o.cluster.actions.end()) return d;
+  const bool fencing = std::find(d.steps.begin(), d.steps.end(), Step::kFence) != d.steps.end();
+  const bool replaceable = action->second.verb == NodeVerb::kReinit && !fencing;
+  if (!quiet && !replaceable) return d;
+  return DecideNodeAction(o, action->second);
 }
 
 }  // namespace baton

@@ -25,8 +25,17 @@ enum class Step {
   kFollow,        // repoint a running replica at `upstream` (reload)
   kRewind,        // stop, pg_rewind from `upstream`; if that fails move data aside, re-clone
   kPromote,
-  kDemote,  // stop fast, start as a replica of `upstream` (or of nobody)
-  kFence,   // stop immediately, start as a replica of nobody: writes refused at once
+  kDemote,            // stop fast, start as a replica of `upstream` (or of nobody)
+  kFence,             // stop immediately, start as a replica of nobody: writes refused at once
+  kHandOver,          // switchover: stop cleanly, pass the leader key to `upstream` (the target)
+  kEndSwitchover,     // delete the switchover request: it is done
+  kRefuseSwitchover,  // delete the switchover request, recording `reason` in the history
+  kEndFailover,       // delete the manual failover request
+  kRestart,           // stop fast, start again in the same role (operator's restart)
+  kReload,            // rewrite postgresql.conf and reload (operator's reload)
+  kReinit,            // stop, empty the data directory, clone from `upstream`
+  kEndAction,         // report this node's operator verb done (reason = message), delete it
+  kRefuseAction,      // report this node's operator verb refused (reason = why), delete it
 };
 
 const char* StepName(Step step);
@@ -35,13 +44,20 @@ struct Decision {
   std::vector<Step> steps;
   std::optional<Upstream> upstream;
   std::string reason;
+  // The operator named this node (manual failover): after winning the key it does not defer
+  // to a better-ranked candidate.
+  bool operator_choice = false;
 
   bool idle() const { return steps.empty(); }
   // True when a step changes this node's state (anything but renewing the leader key), so the
   // agent should look again at once instead of waiting for loop_wait.
   bool ChangesState() const {
     for (Step step : steps) {
-      if (step != Step::kRenewLeader) return true;
+      if (step != Step::kRenewLeader && step != Step::kEndAction && step != Step::kRefuseAction &&
+          step != Step::kEndSwitchover && step != Step::kRefuseSwitchover &&
+          step != Step::kEndFailover) {
+        return true;
+      }
     }
     return false;
   }

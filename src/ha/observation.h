@@ -16,6 +16,7 @@ namespace baton {
 
 struct Observation {
   TimePoint now{};
+  double wall_now_unix = 0;  // wall-clock seconds, for scheduled switchovers only
   std::string self;
   Tags tags;
   Timing timing;
@@ -28,6 +29,7 @@ struct Observation {
   TimePoint lease_deadline{};                   // local fencing deadline for the leader key
   std::optional<TimePoint> primary_down_since;  // while leader: when postgres was seen down
   std::optional<TimePoint> leaderless_since;    // when this agent first saw no leader
+  std::optional<TimePoint> handover_since;  // when this node was first handed the key (switchover)
 };
 
 }  // namespace baton

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,8 +45,11 @@ struct InstanceState {
   std::string replay_timestamp;  // replica: commit time of the last replayed transaction (UTC)
   Lsn timeline_start;            // primary: where its current timeline began (0/0 on timeline 1)
   bool stopped_in_recovery = false;  // stopped server: its data was a replica's (pg_controldata)
-  std::string configured_upstream;   // host:port in primary_conninfo, "" when none
+  bool clean_shutdown = false;  // stopped server: a primary shut down cleanly; `lsn` is then its
+                                // shutdown checkpoint, the last WAL record it wrote
+  std::string configured_upstream;           // host:port in primary_conninfo, "" when none
   std::vector<ReplicationPeer> replication;  // primary: its standbys
+  std::vector<std::string> pending_restart;  // settings changed that wait for a restart
   std::string problem;                       // why it is not accepting, when it is not
 };
 
@@ -58,7 +62,12 @@ class Instance {
   // replication role. Leaves the server running.
   virtual Status Bootstrap() = 0;
   // pg_basebackup from `upstream` into an empty data directory; does not start the server.
-  virtual Status CloneFrom(const Upstream& upstream) = 0;
+  // `on_progress` (optional) is called with a short progress text ("45% (1200/2700 kB)").
+  virtual Status CloneFrom(const Upstream& upstream,
+                           const std::function<void(const std::string&)>& on_progress) = 0;
+  // Uses `parameters` for postgresql.conf from now on; a running server rewrites it and
+  // reloads (settings that need a restart then show in InstanceState::pending_restart).
+  virtual Status Reconfigure(const std::map<std::string, std::string>& parameters) = 0;
   // Writes baton's configuration and starts the server in `role` (a replica follows `upstream`,
   // when given). Returns once it accepts connections.
   virtual Status Start(PgRole role, const std::optional<Upstream>& upstream) = 0;
@@ -74,6 +83,8 @@ class Instance {
   // Renames the data directory to <data_dir>.diverged-<UTC time> (never deletes it) and leaves
   // an empty data directory. Returns the new name of the old directory.
   virtual Result<std::string> MoveAside() = 0;
+  // Empties the data directory of a stopped server (for `baton reinit`).
+  virtual Status RemoveData() = 0;
   // `on_exit` runs (on another thread) whenever the postmaster exits.
   virtual void SetExitCallback(std::function<void()> on_exit) = 0;
 };

@@ -184,6 +184,10 @@ InstanceState PostgresInstance::Probe() {
   state.replay_timestamp = row[5].value_or("");
   known_timeline_ = std::max(known_timeline_, state.timeline);
   state.timeline = known_timeline_;
+  auto pending = conn->Query("SELECT name FROM pg_settings WHERE pending_restart ORDER BY name");
+  if (pending.ok()) {
+    for (const PgRow& p : *pending) state.pending_restart.push_back(p[0].value_or(""));
+  }
   if (state.role == PgRole::kPrimary) {
     state.replay_lsn = state.lsn;
     state.timeline_start = TimelineStart(state.timeline);
@@ -215,6 +219,7 @@ void PostgresInstance::ReadControlData(InstanceState* state) {
     value.erase(0, value.find_first_not_of(' '));
     if (key == "Database cluster state") {
       state->stopped_in_recovery = value.find("recovery") != std::string::npos;
+      state->clean_shutdown = value == "shut down";
     } else if (key == "Latest checkpoint's TimeLineID") {
       state->timeline = static_cast<uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
     } else if (key == "Latest checkpoint location") {
@@ -322,7 +327,8 @@ Status PostgresInstance::CreateReplicationRole() {
                                    conn->Literal(config_.replication.password)));
 }
 
-Status PostgresInstance::CloneFrom(const Upstream& upstream) {
+Status PostgresInstance::CloneFrom(const Upstream& upstream,
+                                   const std::function<void(const std::string&)>& on_progress) {
   std::error_code ec;
   fs::create_directories(config_.data_dir, ec);
   if (!fs::is_empty(config_.data_dir, ec)) {
@@ -331,11 +337,24 @@ Status PostgresInstance::CloneFrom(const Upstream& upstream) {
   chmod(config_.data_dir.c_str(), 0700);
   spdlog::info("cloning from {} ({}) with pg_basebackup", upstream.name,
                upstream.address.ToString());
-  auto result = RunCommand(
-      {Bin("pg_basebackup"), "-D", config_.data_dir, "-h", upstream.address.host, "-p",
-       std::to_string(upstream.address.port), "-U", config_.replication.username, "-X", "stream",
-       "-c", "fast", "--no-password"},
-      {{"PGPASSWORD", config_.replication.password}, {"PGCONNECT_TIMEOUT", "3"}}, kCloneTimeout);
+  auto result =
+      RunCommand({Bin("pg_basebackup"), "-D", config_.data_dir, "-h", upstream.address.host, "-p",
+                  std::to_string(upstream.address.port), "-U", config_.replication.username, "-X",
+                  "stream", "-c", "fast", "--no-password", "--progress"},
+                 {{"PGPASSWORD", config_.replication.password}, {"PGCONNECT_TIMEOUT", "3"}},
+                 kCloneTimeout, [&on_progress](const std::string& line) {
+                   // "  1234/56789 kB (2%), 0/1 tablespace"
+                   const auto open = line.find('(');
+                   const auto close = line.find(')', open);
+                   const auto kb = line.find(" kB");
+                   if (!on_progress || open == std::string::npos || close == std::string::npos ||
+                       kb == std::string::npos) {
+                     return;
+                   }
+                   const auto first = line.find_first_not_of(' ');
+                   on_progress(fmt::format("{} ({} kB)", line.substr(open + 1, close - open - 1),
+                                           line.substr(first, kb - first)));
+                 });
   Status status = CommandStatus(result, "pg_basebackup");
   if (!status.ok()) {
     // Leave the directory empty so the next attempt can start over.
@@ -409,6 +428,31 @@ Status PostgresInstance::Rewind(const Upstream& upstream) {
       {{"PGPASSWORD", config_.superuser.password}}, kCloneTimeout,
       [](const std::string& line) { spdlog::info("pg_rewind: {}", line); });
   return CommandStatus(result, "pg_rewind");
+}
+
+Status PostgresInstance::Reconfigure(const std::map<std::string, std::string>& parameters) {
+  config_.pg_parameters = parameters;
+  std::error_code ec;
+  if (!fs::exists(Path("PG_VERSION"), ec)) return Status::Ok();  // written at the next start
+  if (Status s = WriteFile(Path("postgresql.conf"), RenderPostgresqlConf(config_)); !s.ok()) {
+    return s;
+  }
+  const pid_t pid = FindPostmaster();
+  if (pid != 0 && kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
+  spdlog::info("postgresql.conf rewritten{}", pid != 0 ? " and reloaded" : "");
+  return Status::Ok();
+}
+
+Status PostgresInstance::RemoveData() {
+  if (FindPostmaster() != 0) return FailedPrecondition("postgres is running");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(config_.data_dir, ec)) {
+    fs::remove_all(entry.path(), ec);
+    if (ec) return Internal(fmt::format("remove {}: {}", entry.path().string(), ec.message()));
+  }
+  known_timeline_ = 0;
+  spdlog::warn("removed the contents of {}", config_.data_dir);
+  return Status::Ok();
 }
 
 Result<std::string> PostgresInstance::MoveAside() {

@@ -25,13 +25,16 @@ class PostgresInstance final : public Instance {
 
   InstanceState Probe() override;
   Status Bootstrap() override;
-  Status CloneFrom(const Upstream& upstream) override;
+  Status CloneFrom(const Upstream& upstream,
+                   const std::function<void(const std::string&)>& on_progress) override;
+  Status Reconfigure(const std::map<std::string, std::string>& parameters) override;
   Status Start(PgRole role, const std::optional<Upstream>& upstream) override;
   Status Stop(StopMode mode) override;
   Status Promote() override;
   Status Follow(const Upstream& upstream) override;
   Status Rewind(const Upstream& upstream) override;
   Result<std::string> MoveAside() override;
+  Status RemoveData() override;
   void SetExitCallback(std::function<void()> on_exit) override;
 
   // The postmaster's pid, 0 when none runs.
@@ -56,7 +59,7 @@ class PostgresInstance final : public Instance {
   // Where timeline `timeline` began, from pg_wal/<timeline>.history (0/0 for timeline 1).
   Lsn TimelineStart(uint32_t timeline) const;
 
-  const Config config_;
+  Config config_;  // pg_parameters change with Reconfigure
   std::unique_ptr<PgConnection> connection_;
   // The newest timeline this data directory is known to have streamed on. A replica's own view
   // (pg_control_checkpoint) only moves at restartpoints, and received_tli vanishes with the WAL

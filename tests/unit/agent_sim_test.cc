@@ -346,5 +346,166 @@ TEST_F(AgentSimTest, AStalePrimaryThatFindsAnotherLeaderDemotesItself) {
   EXPECT_EQ(Primaries(), 1);
 }
 
+// The leader sees both replicas streaming, caught up to `replay_lsn`.
+void ReportStandbys(SimNode& leader, const std::vector<std::unique_ptr<SimNode>>& nodes,
+                    Lsn replay_lsn) {
+  leader.instance.state.replication.clear();
+  for (const auto& node : nodes) {
+    if (node.get() == &leader) continue;
+    leader.instance.state.replication.push_back(
+        {node->config.node_name, "streaming", replay_lsn, 0});
+  }
+}
+
+TEST_F(AgentSimTest, SwitchoverPassesTheKeyAndTheOldLeaderFollowsWithoutARewind) {
+  Bootstrap();
+  const size_t old_leader = LeaderIndex();
+  const size_t target = (old_leader + 1) % 3;
+  SimNode& leader = *nodes_[old_leader];
+  ReportStandbys(leader, nodes_, leader.instance.state.lsn);
+  Rounds(1);
+  ClusterStore admin(dcs_, "sim", "", 10, clock_);
+  SwitchoverRequest request;
+  request.from = leader.config.node_name;
+  request.to = nodes_[target]->config.node_name;
+  ASSERT_TRUE(*admin.RequestSwitchover(request));
+  leader.agent->RunOnce();  // stops cleanly and hands the key over
+  EXPECT_FALSE(leader.instance.state.running);
+  EXPECT_TRUE(leader.instance.state.clean_shutdown);
+  const auto handing = View();
+  ASSERT_TRUE(handing.leader.has_value());
+  EXPECT_EQ(handing.leader->name, request.to);
+  ASSERT_TRUE(handing.switchover && handing.switchover->handing_over);
+  EXPECT_EQ(handing.switchover->checkpoint, leader.instance.state.lsn);
+  // The target received the shutdown checkpoint (and nothing else exists to receive).
+  nodes_[target]->instance.state.lsn = Lsn{leader.instance.state.lsn.value + 0x100};
+  Rounds(6);
+  EXPECT_EQ(LeaderIndex(), target);
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_EQ(nodes_[target]->instance.state.role, PgRole::kPrimary);
+  EXPECT_EQ(leader.instance.state.role, PgRole::kReplica);
+  EXPECT_TRUE(leader.instance.state.running);
+  EXPECT_EQ(leader.instance.state.configured_upstream,
+            nodes_[target]->config.pg_connect.ToString());
+  for (const auto& call : leader.instance.calls)
+    EXPECT_EQ(call.rfind("rewind", 0), std::string::npos);
+  const auto view = View();
+  EXPECT_FALSE(view.switchover.has_value());
+  bool recorded = false;
+  for (const auto& record : view.history) {
+    if (record["event"] == "switchover") {
+      recorded = true;
+      EXPECT_EQ(record["new_leader"], request.to);
+      EXPECT_EQ(record["old_leader"], request.from);
+    }
+  }
+  EXPECT_TRUE(recorded);
+}
+
+TEST_F(AgentSimTest, ACandidateThatMissedTheShutdownCheckpointGivesTheKeyBack) {
+  Bootstrap();
+  const size_t old_leader = LeaderIndex();
+  const size_t target = (old_leader + 1) % 3;
+  SimNode& leader = *nodes_[old_leader];
+  ReportStandbys(leader, nodes_, leader.instance.state.lsn);
+  Rounds(1);
+  ClusterStore admin(dcs_, "sim", "", 10, clock_);
+  SwitchoverRequest request;
+  request.from = leader.config.node_name;
+  request.to = nodes_[target]->config.node_name;
+  ASSERT_TRUE(*admin.RequestSwitchover(request));
+  leader.agent->RunOnce();
+  ASSERT_EQ(View().leader->name, request.to);
+  Rounds(30);  // the target never reaches the checkpoint
+  for (const auto& call : nodes_[target]->instance.calls) EXPECT_NE(call, "promote");
+  EXPECT_EQ(Primaries(), 1);
+  // The old leader has the most WAL: it is the one that serves again.
+  EXPECT_EQ(LeaderIndex(), old_leader);
+  bool refused = false;
+  for (const auto& record : View().history) {
+    if (record["event"] == "switchover-refused") {
+      refused = true;
+      EXPECT_NE(record["reason"].get<std::string>().find("short of the shutdown checkpoint"),
+                std::string::npos);
+    }
+  }
+  EXPECT_TRUE(refused);
+}
+
+TEST_F(AgentSimTest, ASwitchoverToALaggingReplicaIsRefusedWithTheReason) {
+  Bootstrap();
+  const size_t old_leader = LeaderIndex();
+  SimNode& leader = *nodes_[old_leader];
+  ReportStandbys(leader, nodes_, Lsn{leader.instance.state.lsn.value - 0x800000});
+  ClusterStore admin(dcs_, "sim", "", 10, clock_);
+  SwitchoverRequest request;
+  request.from = leader.config.node_name;
+  request.to = nodes_[(old_leader + 1) % 3]->config.node_name;
+  ASSERT_TRUE(*admin.RequestSwitchover(request));
+  Rounds(2);
+  EXPECT_EQ(LeaderIndex(), old_leader);
+  EXPECT_TRUE(leader.instance.state.running);
+  const auto view = View();
+  EXPECT_FALSE(view.switchover.has_value());
+  ASSERT_FALSE(view.history.empty());
+  EXPECT_EQ(view.history.back()["event"], "switchover-refused");
+  EXPECT_NE(view.history.back()["reason"].get<std::string>().find("lags 8388608 bytes"),
+            std::string::npos);
+}
+
+TEST_F(AgentSimTest, AManualFailoverPromotesTheNamedNodeEvenWhilePaused) {
+  Bootstrap();
+  ClusterStore admin(dcs_, "sim", "", 10, clock_);
+  ASSERT_TRUE(admin.SetPaused(true, "test").ok());
+  const size_t dead = LeaderIndex();
+  const size_t chosen = (dead + 2) % 3;
+  const std::vector<bool> alive = Kill(dead);
+  Rounds(30, alive);
+  EXPECT_EQ(Primaries(), 0);
+  ASSERT_TRUE(admin.RequestFailover({nodes_[chosen]->config.node_name, true, "test"}).ok());
+  Rounds(4, alive);
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_EQ(LeaderIndex(), chosen);
+  const auto view = View();
+  EXPECT_FALSE(view.failover.has_value());
+  EXPECT_EQ(view.history.back()["event"], "manual-failover");
+}
+
+TEST_F(AgentSimTest, RestartAndReinitAreCarriedOutAndReportedOnTheMember) {
+  Bootstrap();
+  const size_t replica = (LeaderIndex() + 1) % 3;
+  SimNode& node = *nodes_[replica];
+  ClusterStore admin(dcs_, "sim", "", 10, clock_);
+  node.instance.calls.clear();
+  ASSERT_TRUE(*admin.RequestAction(node.config.node_name, {NodeVerb::kRestart, "r1", false, "t"}));
+  Rounds(2);
+  EXPECT_EQ(node.instance.calls, (std::vector<std::string>{"stop:fast", "start:replica"}));
+  auto view = View();
+  EXPECT_EQ(view.actions.count(node.config.node_name), 0u);
+  ASSERT_TRUE(view.Member(node.config.node_name)->last_action.has_value());
+  EXPECT_EQ(view.Member(node.config.node_name)->last_action->id, "r1");
+  EXPECT_TRUE(view.Member(node.config.node_name)->last_action->ok);
+
+  node.instance.calls.clear();
+  ASSERT_TRUE(*admin.RequestAction(node.config.node_name, {NodeVerb::kReinit, "r2", false, "t"}));
+  Rounds(2);
+  const std::string leader_name = View().leader->name;
+  EXPECT_EQ(node.instance.calls,
+            (std::vector<std::string>{"stop:immediate", "remove-data", "clone:" + leader_name,
+                                      "start:replica"}));
+  EXPECT_EQ(View().Member(node.config.node_name)->last_action->id, "r2");
+
+  // The leader refuses to re-clone itself, and says why.
+  SimNode& leader = *nodes_[LeaderIndex()];
+  ASSERT_TRUE(*admin.RequestAction(leader.config.node_name, {NodeVerb::kReinit, "r3", false, "t"}));
+  Rounds(2);
+  const auto result = View().Member(leader.config.node_name)->last_action;
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->id, "r3");
+  EXPECT_FALSE(result->ok);
+  EXPECT_NE(result->message.find("switch over first"), std::string::npos);
+  EXPECT_TRUE(leader.instance.state.running);
+}
+
 }  // namespace
 }  // namespace baton

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,8 @@ class FakeInstance final : public Instance {
   bool fail_start = false;   // Start() fails, as a server that cannot come up would
   bool fail_rewind = false;  // Rewind() fails, as pg_rewind can
   bool fail_promote = false;
-  std::function<void()> during_promote;  // runs inside Promote(), e.g. to let time pass
+  std::function<void()> during_promote;           // runs inside Promote(), e.g. to let time pass
+  std::map<std::string, std::string> parameters;  // as last given to Reconfigure
 
   InstanceState Probe() override { return state; }
   Status Bootstrap() override {
@@ -28,15 +30,28 @@ class FakeInstance final : public Instance {
     state.lsn = state.replay_lsn = Lsn{0x1000000};
     return Status::Ok();
   }
-  Status CloneFrom(const Upstream& upstream) override {
+  Status CloneFrom(const Upstream& upstream,
+                   const std::function<void(const std::string&)>& on_progress) override {
     calls.push_back("clone:" + upstream.name);
+    if (on_progress) on_progress("100% (1/1 kB)");
     state.data_present = true;
+    return Status::Ok();
+  }
+  Status Reconfigure(const std::map<std::string, std::string>& given) override {
+    calls.push_back("reconfigure");
+    parameters = given;
+    return Status::Ok();
+  }
+  Status RemoveData() override {
+    calls.push_back("remove-data");
+    state = InstanceState{};
     return Status::Ok();
   }
   Status Start(PgRole role, const std::optional<Upstream>& upstream) override {
     calls.push_back(std::string("start:") + PgRoleName(role));
     if (fail_start) return Internal("fake start failure");
     state.running = state.accepting = true;
+    state.clean_shutdown = state.stopped_in_recovery = false;
     state.role = role;
     state.configured_upstream =
         role == PgRole::kReplica && upstream ? upstream->address.ToString() : "";
@@ -46,6 +61,8 @@ class FakeInstance final : public Instance {
   }
   Status Stop(StopMode mode) override {
     calls.push_back(mode == StopMode::kFast ? "stop:fast" : "stop:immediate");
+    state.clean_shutdown = mode == StopMode::kFast && state.role == PgRole::kPrimary;
+    state.stopped_in_recovery = state.role == PgRole::kReplica;
     state.running = state.accepting = state.streaming = false;
     return Status::Ok();
   }
@@ -55,6 +72,7 @@ class FakeInstance final : public Instance {
     if (fail_promote) return Internal("fake promote failure");
     state.role = PgRole::kPrimary;
     state.timeline += 1;
+    state.timeline_start = state.lsn;  // the new timeline begins where replay ended
     state.configured_upstream.clear();
     state.streaming = false;
     return Status::Ok();
