@@ -1,0 +1,135 @@
+#include "ha/hook_runner.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/process.h"
+
+namespace baton {
+
+namespace {
+
+// The command configured for an event name; empty when none is (or the name is unknown).
+const std::string& CommandFor(const Hooks& hooks, const std::string& event_name) {
+  static const std::string kNone;
+  if (event_name == "on_start") return hooks.on_start;
+  if (event_name == "on_stop") return hooks.on_stop;
+  if (event_name == "on_role_change") return hooks.on_role_change;
+  if (event_name == "on_failover") return hooks.on_failover;
+  return kNone;
+}
+
+}  // namespace
+
+HookRunner::HookRunner(Hooks hooks, std::string cluster, std::string node)
+    : hooks_(std::move(hooks)),
+      cluster_(std::move(cluster)),
+      node_(std::move(node)),
+      worker_([this] { WorkLoop(); }) {}
+
+HookRunner::~HookRunner() {
+  {
+    std::lock_guard lock(mu_);
+    if (!queue_.empty()) {
+      std::string names;
+      for (const auto& hook : queue_) {
+        names +=
+            fmt::format("{}{} ({})", names.empty() ? "" : ", ", hook.event.name, hook.event.reason);
+      }
+      spdlog::warn("shutting down: dropping {} queued hook(s): {}", queue_.size(), names);
+      queue_.clear();
+    }
+    stopping_ = true;
+  }
+  work_or_stop_.notify_one();
+  worker_.join();
+}
+
+void HookRunner::Fire(const HookEvent& event) {
+  const std::string& command = CommandFor(hooks_, event.name);
+  if (command.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= kQueueCapacity) {
+      spdlog::warn("hook queue full ({} waiting): dropping the oldest, {} ({})", queue_.size(),
+                   queue_.front().event.name, queue_.front().event.reason);
+      queue_.pop_front();
+      ++counts_.dropped;
+    }
+    queue_.push_back({event, command});
+  }
+  work_or_stop_.notify_one();
+}
+
+bool HookRunner::Drain(Duration timeout) {
+  std::unique_lock lock(mu_);
+  return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && !running_; });
+}
+
+HookRunner::Counts HookRunner::counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+void HookRunner::WorkLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    work_or_stop_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    const PendingHook hook = std::move(queue_.front());
+    queue_.pop_front();
+    running_ = true;
+    ++counts_.started;
+    lock.unlock();
+    const Outcome outcome = Run(hook);
+    lock.lock();
+    running_ = false;
+    if (outcome != Outcome::kSucceeded) ++counts_.failed;
+    if (outcome == Outcome::kTimedOut) ++counts_.timed_out;
+    if (queue_.empty()) idle_.notify_all();
+  }
+}
+
+HookRunner::Outcome HookRunner::Run(const PendingHook& hook) const {
+  const HookEvent& event = hook.event;
+  const std::map<std::string, std::string> env = {
+      {"BATON_EVENT", event.name},
+      {"BATON_CLUSTER", cluster_},
+      {"BATON_NODE", node_},
+      {"BATON_OLD_ROLE", event.old_role},
+      {"BATON_NEW_ROLE", event.new_role},
+      {"BATON_TIMELINE", std::to_string(event.timeline)},
+      {"BATON_REASON", event.reason},
+  };
+  const auto timeout =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hooks_.timeout_seconds));
+  spdlog::info("hook {}: running {}", event.name, hook.command);
+  std::string last_line;
+  const auto result =
+      RunCommand({"/bin/sh", "-c", hook.command}, env, timeout, [&](const std::string& line) {
+        spdlog::info("hook {}: {}", event.name, line);
+        last_line = line;
+      });
+  if (result.status().code() == StatusCode::kTimeout) {
+    spdlog::warn("hook {}: killed after its {} s timeout (last output: '{}')", event.name,
+                 hooks_.timeout_seconds, last_line);
+    return Outcome::kTimedOut;
+  }
+  if (!result.ok()) {
+    spdlog::warn("hook {}: could not run: {}", event.name, result.status().ToString());
+    return Outcome::kFailed;
+  }
+  if (result->exit_code != 0) {
+    spdlog::warn("hook {}: failed with exit code {} (last output: '{}')", event.name,
+                 result->exit_code, last_line);
+    return Outcome::kFailed;
+  }
+  spdlog::info("hook {}: done", event.name);
+  return Outcome::kSucceeded;
+}
+
+}  // namespace baton
