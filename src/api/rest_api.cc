@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 
+#include <array>
+#include <cstdlib>
+#include <exception>
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.h"
@@ -10,6 +14,39 @@
 namespace baton {
 
 namespace {
+
+// The open, read-only endpoints (Route()). No admin verb may shadow one with GET.
+constexpr std::array<const char*, 4> kPrimaryPaths = {"/primary", "/master", "/leader",
+                                                      "/read-write"};
+constexpr std::array<const char*, 5> kOtherOpenPaths = {"/replica", "/health", "/liveness",
+                                                        "/readiness", "/cluster"};
+
+bool IsOpenPath(const std::string& path) {
+  for (const char* open : kPrimaryPaths) {
+    if (path == open) return true;
+  }
+  for (const char* open : kOtherOpenPaths) {
+    if (path == open) return true;
+  }
+  return false;
+}
+
+// Admin requests carry at most this much body; larger ones get 413 before any handler runs.
+constexpr size_t kMaxRequestBody = 1 << 20;
+
+[[noreturn]] void ProgrammingError(const std::string& what) {
+  spdlog::critical("RestApi: {}", what);
+  std::abort();
+}
+
+// The server, or a never-started placeholder when TLS is configured but cannot be loaded (the
+// error is reported by Start(); a node must not fall back to plain HTTP).
+std::unique_ptr<httplib::Server> ServerOrPlaceholder(Result<std::unique_ptr<httplib::Server>> made,
+                                                     Status& error) {
+  if (made.ok()) return std::move(made).value();
+  error = made.status();
+  return std::make_unique<httplib::Server>();
+}
 
 nlohmann::json NodeJson(const AgentSnapshot& s) {
   nlohmann::json j = s.self.ToJson();
@@ -37,7 +74,25 @@ void Reply(httplib::Response& res, bool ok, const nlohmann::json& body) {
 }  // namespace
 
 RestApi::RestApi(const Agent& agent, const Config& config, const Clock& clock)
-    : agent_(agent), config_(config), clock_(clock), server_(new httplib::Server) {
+    : agent_(agent),
+      config_(config),
+      clock_(clock),
+      server_(ServerOrPlaceholder(MakeApiServer(config.api_security), server_error_)) {
+  server_->set_payload_max_length(kMaxRequestBody);
+  // httplib's default answer to an exception puts its text in a response header; log it instead.
+  server_->set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        std::string what = "unknown exception";
+        try {
+          if (error) std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::warn("REST API: {} {}: {}", req.method, req.path, what);
+        res.status = 500;
+        res.set_content(R"({"error":"internal error"})", "application/json");
+      });
   Route();
 }
 
@@ -50,9 +105,7 @@ void RestApi::Route() {
     const AgentSnapshot s = agent_.Snapshot();
     Reply(res, IsWritableLeader(s), NodeJson(s));
   };
-  for (const char* path : {"/primary", "/master", "/leader", "/read-write"}) {
-    server_->Get(path, primary);
-  }
+  for (const char* path : kPrimaryPaths) server_->Get(path, primary);
   server_->Get("/replica", [this](const httplib::Request& req, httplib::Response& res) {
     const AgentSnapshot s = agent_.Snapshot();
     bool ok = IsStreamingReplica(s);
@@ -100,7 +153,62 @@ void RestApi::Route() {
   });
 }
 
+void RestApi::AddAdminVerb(const std::string& method, const std::string& path,
+                           AdminHandler handler) {
+  if (thread_.joinable()) {
+    ProgrammingError(fmt::format("AddAdminVerb({} {}) after Start()", method, path));
+  }
+  if (method == "GET" && IsOpenPath(path)) {
+    ProgrammingError(fmt::format("admin verb GET {} would shadow an open endpoint", path));
+  }
+  auto route = [this, handler = std::move(handler)](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    const ApiSecurity& security = config_.api_security;
+    const AdminReply reply =
+        RunAdminVerb(security, req.get_header_value("Authorization"), req.body, handler);
+    res.status = reply.http_status;
+    if (reply.http_status == 401) res.set_header("WWW-Authenticate", AuthChallenge(security));
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(JsonText(reply.body), "application/json");
+    // Never the Authorization header, the body or the query: they may hold secrets.
+    if (reply.http_status < 400) {
+      spdlog::info("REST API: {} {} from {}: {}", req.method, req.path, req.remote_addr,
+                   reply.http_status);
+    } else {
+      const bool has_error =
+          reply.body.is_object() && reply.body.contains("error") && reply.body["error"].is_string();
+      spdlog::warn("REST API: {} {} from {}: {} {}", req.method, req.path, req.remote_addr,
+                   reply.http_status, has_error ? reply.body["error"].get<std::string>() : "");
+    }
+  };
+  if (method == "GET") {
+    server_->Get(path, route);
+  } else if (method == "POST") {
+    server_->Post(path, route);
+  } else if (method == "PUT") {
+    server_->Put(path, route);
+  } else if (method == "PATCH") {
+    server_->Patch(path, route);
+  } else if (method == "DELETE") {
+    server_->Delete(path, route);
+  } else {
+    ProgrammingError(fmt::format("AddAdminVerb: unsupported method {} for {}", method, path));
+  }
+  ++admin_verbs_;
+}
+
 Status RestApi::Start() {
+  if (!server_error_.ok()) return server_error_.WithContext("REST API");
+  const ApiSecurity& security = config_.api_security;
+  if (admin_verbs_ > 0 && !security.AuthConfigured()) {
+    spdlog::info(
+        "REST API: admin verbs are refused (403) until restapi.auth.token or "
+        "restapi.auth.username/password is set");
+  } else if (security.AuthConfigured() && !security.TlsConfigured()) {
+    spdlog::warn(
+        "REST API: restapi.auth is set but restapi.certfile is not: admin credentials travel "
+        "over plain HTTP");
+  }
   if (!server_->bind_to_port(config_.api_listen.host.c_str(), config_.api_listen.port)) {
     return Unavailable(fmt::format("REST API cannot listen on {}", config_.api_listen.ToString()));
   }
