@@ -3,8 +3,10 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cli/local_cluster.h"
+#include "dcs/requests.h"
 
 namespace baton {
 
@@ -25,6 +27,25 @@ int HistoryCommand(const ClusterTarget& target, bool json);
 // Maintenance mode on (pause) or off (resume).
 int PauseCommand(const ClusterTarget& target, bool pause);
 int ConfigCheckCommand(const std::string& config_path);
+
+struct SwitchoverOptions {
+  std::string to;
+  std::string at;  // ISO 8601 UTC or +90s; "" = now
+  bool force = false;
+  bool cancel = false;
+  bool list = false;
+  double timeout_seconds = 60;  // how long to follow an immediate switchover
+};
+int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& options);
+int FailoverCommand(const ClusterTarget& target, const std::string& to, bool allow_data_loss,
+                    double timeout_seconds);
+// restart, reload or reinit on `nodes` (reload: every member when empty), waiting for each.
+int NodeVerbCommand(const ClusterTarget& target, NodeVerb verb, std::vector<std::string> nodes,
+                    bool pending_only, double timeout_seconds);
+int RemoveCommand(const ClusterTarget& target, const std::string& node);
+int ConfigShowCommand(const ClusterTarget& target, bool json);
+int ConfigSetCommand(const ClusterTarget& target, const std::vector<std::string>& assignments);
+int ConfigEditCommand(const ClusterTarget& target);
 int DemoStartCommand(const LocalClusterOptions& options);
 int DemoStopCommand(const std::string& dir);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <tuple>
 
 #include "cli/commands.h"
 
@@ -71,11 +72,92 @@ int main(int argc, char** argv) {
   auto* resume = app.add_subcommand("resume", "Leave maintenance mode");
   AddClusterTarget(resume, resume_target);
 
+  baton::ClusterTarget switchover_target;
+  baton::SwitchoverOptions switchover_options;
+  auto* switchover =
+      app.add_subcommand("switchover",
+                         "Planned change of leader with no data lost: the leader stops cleanly, a "
+                         "replica takes over, the old leader follows it without a rewind");
+  AddClusterTarget(switchover, switchover_target);
+  switchover->add_option("--to", switchover_options.to, "The replica to switch to (default: best)");
+  switchover->add_option("--at", switchover_options.at,
+                         "When: ISO 8601 UTC (2026-11-22T15:30:00Z) or +90s, +5m, +2h");
+  switchover->add_flag("--force", switchover_options.force,
+                       "Switch even to a lagging replica (it must still receive all WAL)");
+  auto* cancel_flag =
+      switchover->add_flag("--cancel", switchover_options.cancel, "Cancel a scheduled switchover");
+  auto* list_flag =
+      switchover->add_flag("--list", switchover_options.list, "Show the pending switchover");
+  switchover
+      ->add_option("--timeout", switchover_options.timeout_seconds,
+                   "Seconds to follow it before giving up watching")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cancel_flag->excludes(list_flag);
+
+  baton::ClusterTarget failover_target;
+  std::string failover_to;
+  bool allow_data_loss = false;
+  double failover_timeout = 60;
+  auto* failover = app.add_subcommand(
+      "failover", "Promote NODE while no leader serves (paused cluster, or nobody eligible)");
+  AddClusterTarget(failover, failover_target);
+  failover->add_option("--to", failover_to, "The node to promote")->required();
+  failover->add_flag("--allow-data-loss", allow_data_loss,
+                     "Promote even if NODE lacks WAL the cluster had (says how much first)");
+  failover->add_option("--timeout", failover_timeout, "Seconds to wait for the promotion")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
+  struct NodeVerbFlags {
+    baton::ClusterTarget target;
+    std::vector<std::string> nodes;
+    bool pending = false;
+    double timeout = 600;
+  };
+  NodeVerbFlags restart_flags, reload_flags, reinit_flags;
+  auto* restart = app.add_subcommand("restart", "Restart PostgreSQL on NODE in its current role");
+  AddClusterTarget(restart, restart_flags.target);
+  restart->add_option("NODE", restart_flags.nodes, "The node(s) to restart")->required();
+  restart->add_flag("--pending", restart_flags.pending,
+                    "Only if a changed setting waits for a restart");
+  restart->add_option("--timeout", restart_flags.timeout, "Seconds to wait")->capture_default_str();
+  auto* reload = app.add_subcommand(
+      "reload", "Rewrite postgresql.conf and reload PostgreSQL on NODE (default: every member)");
+  AddClusterTarget(reload, reload_flags.target);
+  reload->add_option("NODE", reload_flags.nodes, "The node(s) to reload");
+  reload->add_option("--timeout", reload_flags.timeout, "Seconds to wait")->capture_default_str();
+  auto* reinit =
+      app.add_subcommand("reinit", "Throw away a replica's data and clone it from the leader");
+  AddClusterTarget(reinit, reinit_flags.target);
+  reinit->add_option("NODE", reinit_flags.nodes, "The replica to re-clone")->required();
+  reinit->add_option("--timeout", reinit_flags.timeout, "Seconds to wait")->capture_default_str();
+
+  baton::ClusterTarget remove_target;
+  std::string remove_node;
+  auto* remove = app.add_subcommand("remove", "Take a node that is gone out of the records");
+  AddClusterTarget(remove, remove_target);
+  remove->add_option("NODE", remove_node, "The node to forget")->required();
+
   std::string check_path;
-  auto* config = app.add_subcommand("config", "Work with config files");
+  auto* config = app.add_subcommand("config", "Config files, and the cluster's dynamic settings");
   config->require_subcommand(1);
   auto* check = config->add_subcommand("check", "Validate a config file (exit 2 when invalid)");
   check->add_option("FILE", check_path, "The YAML config file")->required();
+  baton::ClusterTarget config_target;
+  bool config_json = false;
+  std::vector<std::string> assignments;
+  auto* config_show = config->add_subcommand(
+      "show", "Show the dynamic settings stored in etcd and settings pending a restart");
+  AddClusterTarget(config_show, config_target);
+  config_show->add_flag("--json", config_json, "Print JSON for scripts");
+  auto* config_set = config->add_subcommand(
+      "set", "Validate and store dynamic settings: KEY=VALUE ... (empty VALUE removes KEY)");
+  AddClusterTarget(config_set, config_target);
+  config_set->add_option("KEY=VALUE", assignments, "Settings to store")->required();
+  auto* config_edit =
+      config->add_subcommand("edit", "Edit the dynamic settings in $EDITOR, validated on save");
+  AddClusterTarget(config_edit, config_target);
 
   baton::LocalClusterOptions demo_options;
   demo_options.baton_binary = SelfPath();
@@ -113,6 +195,23 @@ int main(int argc, char** argv) {
   if (pause->parsed()) return baton::PauseCommand(pause_target, true);
   if (resume->parsed()) return baton::PauseCommand(resume_target, false);
   if (check->parsed()) return baton::ConfigCheckCommand(check_path);
+  if (switchover->parsed()) return baton::SwitchoverCommand(switchover_target, switchover_options);
+  if (failover->parsed()) {
+    return baton::FailoverCommand(failover_target, failover_to, allow_data_loss, failover_timeout);
+  }
+  for (auto [verb_app, verb, flags] :
+       {std::tuple{restart, baton::NodeVerb::kRestart, &restart_flags},
+        std::tuple{reload, baton::NodeVerb::kReload, &reload_flags},
+        std::tuple{reinit, baton::NodeVerb::kReinit, &reinit_flags}}) {
+    if (verb_app->parsed()) {
+      return baton::NodeVerbCommand(flags->target, verb, flags->nodes, flags->pending,
+                                    flags->timeout);
+    }
+  }
+  if (remove->parsed()) return baton::RemoveCommand(remove_target, remove_node);
+  if (config_show->parsed()) return baton::ConfigShowCommand(config_target, config_json);
+  if (config_set->parsed()) return baton::ConfigSetCommand(config_target, assignments);
+  if (config_edit->parsed()) return baton::ConfigEditCommand(config_target);
   if (demo_start->parsed()) {
     // Keep the derived timings valid for short leases (both must stay below the TTL).
     demo_options.retry_timeout_seconds =

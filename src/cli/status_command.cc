@@ -8,63 +8,15 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/cluster_connection.h"
 #include "cli/commands.h"
 #include "cli/status_view.h"
 #include "core/json_text.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
+#include "ha/cluster_admin.h"
 
 namespace baton {
-
-namespace {
-
-struct Connected {
-  std::unique_ptr<EtcdDcs> dcs;
-  std::string cluster;
-};
-
-// Resolves the target to an etcd connection, or prints why not and returns an exit code.
-std::variant<Connected, int> Connect(const ClusterTarget& target) {
-  std::vector<std::string> endpoints;
-  std::string cluster = target.cluster;
-  if (!target.config_path.empty()) {
-    auto config = LoadConfigFile(target.config_path, ProcessEnvironment());
-    if (!config.ok()) {
-      std::cerr << config.status().message() << "\n";
-      return kExitBadInput;
-    }
-    endpoints = config->etcd_endpoints;
-    if (cluster.empty()) cluster = config->cluster_name;
-  }
-  if (!target.etcd.empty()) {
-    endpoints.clear();
-    std::stringstream list(target.etcd);
-    std::string item;
-    while (std::getline(list, item, ',')) {
-      auto parsed = HostPort::Parse(item.rfind("http://", 0) == 0 ? item.substr(7) : item);
-      if (!parsed.ok()) {
-        std::cerr << "--etcd: " << parsed.status().message() << "\n";
-        return kExitBadInput;
-      }
-      endpoints.push_back(parsed->ToString());
-    }
-  }
-  if (endpoints.empty() || cluster.empty()) {
-    std::cerr << "say which cluster: -c CONFIG, or --etcd HOST:PORT with --cluster NAME\n";
-    return kExitBadInput;
-  }
-  return Connected{std::make_unique<EtcdDcs>(endpoints, std::chrono::seconds(3)), cluster};
-}
-
-Result<ClusterView> LoadView(Connected& c) {
-  SteadyClock clock;
-  ClusterStore store(*c.dcs, c.cluster, "", 10, clock);
-  auto view = store.Load();
-  if (!view.ok()) return view.status().WithContext("cannot read the cluster from etcd");
-  return view;
-}
-
-}  // namespace
 
 int StatusCommand(const ClusterTarget& target, bool json, double watch_seconds) {
   auto connected = Connect(target);
@@ -90,23 +42,14 @@ int PauseCommand(const ClusterTarget& target, bool pause) {
   auto connected = Connect(target);
   if (auto* code = std::get_if<int>(&connected)) return *code;
   Connected& c = std::get<Connected>(connected);
-  auto view = LoadView(c);
-  if (!view.ok()) {
-    std::cerr << view.status().message() << "\n";
-    return kExitFailure;
-  }
-  if (view->paused == pause) {
+  SteadyClock clock;
+  ClusterAdmin admin(*c.dcs, c.cluster, clock);
+  auto changed = admin.SetPaused(pause, OperatorName());
+  if (!changed.ok()) return ReportFailure(changed.status());
+  if (!*changed) {
     std::cout << "Cluster " << c.cluster << " is already " << (pause ? "paused" : "not paused")
               << "\n";
     return kExitOk;
-  }
-  SteadyClock clock;
-  ClusterStore store(*c.dcs, c.cluster, "", 10, clock);
-  char host[256] = "unknown";
-  gethostname(host, sizeof host - 1);
-  if (Status s = store.SetPaused(pause, std::string("baton CLI on ") + host); !s.ok()) {
-    std::cerr << s.ToString() << "\n";
-    return kExitFailure;
   }
   std::cout << (pause ? "Paused cluster " : "Resumed cluster ") << c.cluster
             << (pause ? ": no automatic failover or restarts until `baton resume`.\n"

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/wall_time.h"
+
 namespace baton {
 
 namespace {
@@ -13,6 +15,22 @@ std::string RoleOf(const ClusterView& view, const MemberInfo& m) {
 
 std::string Rejoined(const MemberInfo& m) {
   return m.rejoined.empty() ? "" : "rejoined via " + m.rejoined;
+}
+
+// Registered nodes whose agent no longer publishes anything.
+std::vector<std::string> DownNodes(const ClusterView& view) {
+  std::vector<std::string> down;
+  for (const auto& [name, info] : view.nodes) {
+    if (view.Member(name) == nullptr) down.push_back(name);
+  }
+  return down;
+}
+
+std::string PendingRestart(const MemberInfo& m) {
+  if (m.pending_restart.empty()) return "";
+  std::string names;
+  for (const auto& p : m.pending_restart) names += (names.empty() ? "" : ",") + p;
+  return "pending restart: " + names;
 }
 
 std::string StateOf(const MemberInfo& m) {
@@ -42,13 +60,22 @@ nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& 
          {"upstream", m.upstream},
          {"rejoined", m.rejoined.empty() ? nlohmann::json() : nlohmann::json(m.rejoined)},
          {"tags", {{"nofailover", m.nofailover}, {"priority", m.priority}}},
+         {"pending_restart", m.pending_restart},
          {"note", m.note}});
+  }
+  for (const auto& name : DownNodes(view)) {
+    members.push_back({{"name", name},
+                       {"host", view.nodes.at(name).value("pg_address", "")},
+                       {"role", "unknown"},
+                       {"state", "down"},
+                       {"note", "its agent does not report (baton remove forgets it)"}});
   }
   return {{"cluster", cluster},
           {"initialized_by",
            view.initialized_by ? nlohmann::json(*view.initialized_by) : nlohmann::json()},
           {"leader", view.leader ? nlohmann::json(view.leader->name) : nlohmann::json()},
           {"paused", view.paused},
+          {"switchover", view.switchover ? view.switchover->ToJson() : nlohmann::json()},
           {"members", members}};
 }
 
@@ -61,13 +88,25 @@ std::string ClusterStatusTable(const std::string& cluster, const ClusterView& vi
   for (const auto& [name, m] : view.members) {
     const auto lag = view.LagOf(m);
     const bool healthy = m.state == "running" && (m.role == "primary" || m.streaming);
+    std::string note = healthy && view.leader ? Rejoined(m) : m.note;
+    if (!m.pending_restart.empty()) note += (note.empty() ? "" : "; ") + PendingRestart(m);
     out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
                        m.pg_address, RoleOf(view, m), StateOf(m), m.timeline, m.lsn.ToString(),
                        lag.bytes ? std::to_string(*lag.bytes) : "-",
-                       lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-",
-                       healthy && view.leader ? Rejoined(m) : m.note);
+                       lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-", note);
+  }
+  for (const auto& name : DownNodes(view)) {
+    out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
+                       view.nodes.at(name).value("pg_address", ""), "-", "down", "", "", "-", "-",
+                       "its agent does not report (`baton remove` forgets it)");
   }
   if (view.members.empty()) out += "(no member is reporting)\n";
+  if (view.switchover) {
+    const SwitchoverRequest& r = *view.switchover;
+    out += fmt::format("Switchover pending: {} -> {}{}\n", r.from,
+                       r.to.empty() ? "best replica" : r.to,
+                       r.at_unix > 0 ? " at " + UtcText(r.at_unix) : "");
+  }
   return out;
 }
 

@@ -408,6 +408,62 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   return config;
 }
 
+bool IsDynamicKey(const std::string& path) {
+  static const std::set<std::string> timing = {"timing.ttl", "timing.loop_wait",
+                                               "timing.primary_start_timeout",
+                                               "timing.maximum_lag_on_failover"};
+  const std::string param_prefix = std::string(kParametersPath) + ".";
+  return timing.count(path) > 0 ||
+         (path.rfind(param_prefix, 0) == 0 && path.size() > param_prefix.size());
+}
+
+Result<Config> ApplyDynamicConfig(const Config& local, const DynamicSettings& settings) {
+  Config config = local;
+  const std::string param_prefix = std::string(kParametersPath) + ".";
+  for (const auto& [path, value] : settings) {
+    if (!IsDynamicKey(path)) {
+      return InvalidArgument(fmt::format(
+          "dynamic config: key '{}': cannot be set cluster-wide (allowed: timing.ttl, "
+          "timing.loop_wait, timing.primary_start_timeout, timing.maximum_lag_on_failover, "
+          "postgresql.parameters.<name>)",
+          path));
+    }
+    if (path.rfind(param_prefix, 0) == 0) {
+      const std::string name = path.substr(param_prefix.size());
+      for (const char* reserved :
+           {"port", "listen_addresses", "hba_file", "unix_socket_directories"}) {
+        if (name == reserved) {
+          return InvalidArgument(
+              fmt::format("dynamic config: key '{}': set by baton from each node's file", path));
+        }
+      }
+      if (value.empty()) {
+        config.pg_parameters.erase(name);
+      } else {
+        config.pg_parameters[name] = value;
+      }
+      continue;
+    }
+    for (const Field& f : Schema()) {
+      if (f.path != path) continue;
+      if (Status s = f.set(config, value); !s.ok()) {
+        return InvalidArgument(fmt::format("dynamic config: key '{}': {}", path, s.message()));
+      }
+    }
+  }
+  const Timing& t = config.timing;
+  if (t.loop_wait_seconds >= t.ttl_seconds) {
+    return InvalidArgument(fmt::format(
+        "dynamic config: key 'timing.loop_wait': must be below timing.ttl ({} s)", t.ttl_seconds));
+  }
+  if (t.retry_timeout_seconds >= t.ttl_seconds) {
+    return InvalidArgument(
+        fmt::format("dynamic config: key 'timing.ttl': must be above timing.retry_timeout ({} s)",
+                    t.retry_timeout_seconds));
+  }
+  return config;
+}
+
 Result<Config> LoadConfigFile(const std::string& path, const Environment& env) {
   std::ifstream in(path);
   if (!in) {

@@ -96,6 +96,16 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
 // Reads and parses a file; a missing or unreadable file is an InvalidArgument naming it.
 Result<Config> LoadConfigFile(const std::string& path, const Environment& env);
 
+// Dynamic configuration: the cluster-wide settings stored in etcd (`baton config set`), as
+// key path -> text, e.g. {"timing.ttl": "5", "postgresql.parameters.work_mem": "8MB"}. They
+// override each node's file. Only timing.ttl, timing.loop_wait, timing.primary_start_timeout,
+// timing.maximum_lag_on_failover and postgresql.parameters.<name> may be set this way.
+using DynamicSettings = std::map<std::string, std::string>;
+bool IsDynamicKey(const std::string& path);
+// `local` with `settings` applied; InvalidArgument naming the key when one is not allowed or
+// not valid. An empty value for a PostgreSQL parameter removes it.
+Result<Config> ApplyDynamicConfig(const Config& local, const DynamicSettings& settings);
+
 // One documented key, for `baton config keys` and docs.
 struct ConfigKeyInfo {
   std::string path;

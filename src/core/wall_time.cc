@@ -33,4 +33,44 @@ std::string UtcFileStamp() {
   return buffer;
 }
 
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Result<double> ParseWhen(const std::string& text) {
+  const auto bad = [&] {
+    return InvalidArgument(fmt::format(
+        "'{}' is not a time: use ISO 8601 UTC like 2026-11-22T15:30:00Z, or +90s, +5m, +2h", text));
+  };
+  if (!text.empty() && text[0] == '+') {
+    char* end = nullptr;
+    const double amount = std::strtod(text.c_str() + 1, &end);
+    const std::string unit(end);
+    double scale = 0;
+    if (unit == "s" || unit.empty()) scale = 1;
+    if (unit == "m") scale = 60;
+    if (unit == "h") scale = 3600;
+    if (scale == 0 || end == text.c_str() + 1 || amount < 0) return bad();
+    return UnixNow() + amount * scale;
+  }
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M", &tm);
+  if (rest == nullptr) return bad();
+  if (*rest == ':') {
+    rest = strptime(rest, ":%S", &tm);
+    if (rest == nullptr) return bad();
+  }
+  if (std::string(rest) != "Z") return bad();
+  return static_cast<double>(timegm(&tm));
+}
+
+std::string UtcText(double unix_seconds) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[40];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
 }  // namespace baton

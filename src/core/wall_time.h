@@ -4,11 +4,20 @@
 
 #include <string>
 
+#include "core/status.h"
+
 namespace baton {
 
 // Now in UTC as ISO 8601 with milliseconds: "2026-11-22T01:29:32.986Z".
 std::string UtcTimestamp();
 // Now in UTC, compact and safe in a file name: "20261122T012932Z".
 std::string UtcFileStamp();
+// Now as wall-clock seconds since the epoch.
+double UnixNow();
+// A moment given by a person, as seconds since the epoch: ISO 8601 UTC
+// ("2026-11-22T15:30:00Z", seconds optional) or relative to now ("+90s", "+5m", "+2h").
+Result<double> ParseWhen(const std::string& text);
+// Seconds since the epoch as ISO 8601 UTC, to the second.
+std::string UtcText(double unix_seconds);
 
 }  // namespace baton

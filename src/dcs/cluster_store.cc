@@ -28,6 +28,14 @@ const MemberInfo* ClusterView::Member(const std::string& name) const {
   return it == members.end() ? nullptr : &it->second;
 }
 
+DynamicSettings ClusterView::Settings() const {
+  DynamicSettings settings;
+  for (const auto& [key, value] : config.items()) {
+    settings[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  return settings;
+}
+
 const MemberInfo* ClusterView::LeaderMember() const {
   return leader ? Member(leader->name) : nullptr;
 }
@@ -108,6 +116,11 @@ Result<ClusterView> ClusterStore::Load() {
 
 Status ClusterStore::RefreshSession() {
   const TimePoint sent = clock_.Now();
+  if (lease_ != 0 && ttl_changed_) {
+    spdlog::info("moving to a new session lease with a {} s TTL", ttl_seconds_);
+    lease_ = 0;
+  }
+  ttl_changed_ = false;
   if (lease_ != 0) {
     Status s = dcs_.KeepAlive(lease_);
     if (s.ok()) {
@@ -125,6 +138,12 @@ Status ClusterStore::RefreshSession() {
   last_renewal_sent_ = sent;
   last_refresh_renewed_ = false;
   return Status::Ok();
+}
+
+void ClusterStore::SetTtl(int ttl_seconds) {
+  if (ttl_seconds == ttl_seconds_) return;
+  ttl_seconds_ = ttl_seconds;
+  ttl_changed_ = true;
 }
 
 void ClusterStore::CloseSession() {
@@ -164,10 +183,6 @@ Result<bool> ClusterStore::RenewLeader() {
 
 Status ClusterStore::ReleaseLeader() {
   return dcs_.DeleteIfValue(prefix_ + kLeader, node_).status();
-}
-
-Status ClusterStore::WriteConfig(const nlohmann::json& config) {
-  return dcs_.Put(prefix_ + kConfig, JsonText(config), 0);
 }
 
 Result<bool> ClusterStore::ReplaceConfig(const std::string& expected_text,

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "dcs/dcs.h"
 #include "dcs/member.h"
 #include "dcs/requests.h"
@@ -59,6 +60,8 @@ struct ClusterView {
   std::map<std::string, nlohmann::json> nodes;  // every registered node (see RegisterNode)
 
   const MemberInfo* Member(const std::string& name) const;
+  // /config as settings (key path -> text).
+  DynamicSettings Settings() const;
   const MemberInfo* LeaderMember() const;
 
   // How far a member is behind the leader, as the leader last reported it (pg_stat_replication),
@@ -90,6 +93,9 @@ class ClusterStore {
   bool last_refresh_renewed() const { return last_refresh_renewed_; }
   // When the last successful renewal was sent (for the self-fencing deadline).
   TimePoint last_renewal_sent() const { return last_renewal_sent_; }
+  // A new lease TTL: the next refresh grants a lease with it; the old lease is left to expire
+  // (PublishMember and RenewLeader move this node's keys onto the new one).
+  void SetTtl(int ttl_seconds);
   // Ends the session (deleting this node's member and leader keys). Best effort.
   void CloseSession();
 
@@ -104,7 +110,6 @@ class ClusterStore {
   Result<bool> RenewLeader();
   // Deletes the leader key if it names this node.
   Status ReleaseLeader();
-  Status WriteConfig(const nlohmann::json& config);
   // Replaces /config only if it still reads `expected_text` ("" = absent). false = it changed.
   Result<bool> ReplaceConfig(const std::string& expected_text, const nlohmann::json& config);
   // Records this node in nodes/<name> (kept after it dies, until `baton remove`).
@@ -138,7 +143,8 @@ class ClusterStore {
   Dcs& dcs_;
   const std::string prefix_;
   const std::string node_;
-  const int ttl_seconds_;
+  int ttl_seconds_;
+  bool ttl_changed_ = false;
   const Clock& clock_;
   LeaseId lease_ = 0;
   TimePoint last_renewal_sent_{};

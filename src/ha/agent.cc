@@ -18,7 +18,8 @@ Duration SecondsToDuration(double seconds) {
 }  // namespace
 
 Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock)
-    : config_(std::move(config)),
+    : local_config_(config),
+      config_(std::move(config)),
       instance_(instance),
       clock_(clock),
       store_(dcs, config_.cluster_name, config_.node_name, config_.timing.ttl_seconds, clock) {}
@@ -37,8 +38,7 @@ Duration Agent::LeaseMargin() const {
 Agent::Tick Agent::RunOnce() {
   Observation o;
   o.now = clock_.Now();
-  o.wall_now_unix =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  o.wall_now_unix = UnixNow();
   o.self = config_.node_name;
   o.tags = config_.tags;
   o.timing = config_.timing;
@@ -52,6 +52,8 @@ Agent::Tick Agent::RunOnce() {
     if (view.ok()) {
       o.cluster = std::move(view).value();
       o.dcs_reachable = true;
+      if (o.cluster.config_text != adopted_config_text_) AdoptDynamicConfig(o.cluster);
+      o.timing = config_.timing;
     } else {
       session = view.status();
     }
@@ -113,8 +115,15 @@ Agent::Tick Agent::RunOnce() {
   const double now_unix = o.wall_now_unix;
   self_ = self;
   if (o.dcs_reachable) {
-    if (Status s = Publish(self); !s.ok())
+    if (Status s = Publish(self); !s.ok()) {
       spdlog::warn("publishing member state: {}", s.ToString());
+    }
+    if (!registered_) {
+      const nlohmann::json node = {{"api_url", self.api_url},
+                                   {"pg_address", self.pg_address},
+                                   {"registered_unix", now_unix}};
+      registered_ = store_.RegisterNode(node).ok();
+    }
     if (leader && o.instance.accepting && o.instance.role == PgRole::kPrimary) {
       const LeaderStatus status{config_.node_name, o.instance.lsn, o.instance.timeline, now_unix};
       if (Status s = store_.WriteLeaderStatus(status); !s.ok()) {
@@ -153,14 +162,35 @@ Agent::Tick Agent::RunOnce() {
   return tick;
 }
 
+void Agent::AdoptDynamicConfig(const ClusterView& view) {
+  adopted_config_text_ = view.config_text;
+  auto effective = ApplyDynamicConfig(local_config_, view.Settings());
+  if (!effective.ok()) {
+    spdlog::error("ignoring the cluster's dynamic config: {}", effective.status().message());
+    return;
+  }
+  const bool parameters_changed = effective->pg_parameters != config_.pg_parameters;
+  if (effective->timing.ttl_seconds != config_.timing.ttl_seconds) {
+    store_.SetTtl(effective->timing.ttl_seconds);
+  }
+  config_ = std::move(effective).value();
+  spdlog::info("adopted the cluster's dynamic config: ttl {} s, loop_wait {} s, {} parameter(s)",
+               config_.timing.ttl_seconds, config_.timing.loop_wait_seconds,
+               config_.pg_parameters.size());
+  if (parameters_changed) {
+    if (Status s = instance_.Reconfigure(config_.pg_parameters); !s.ok()) {
+      spdlog::warn("applying PostgreSQL parameters: {}", s.ToString());
+    }
+  }
+}
+
 Status Agent::Publish(MemberInfo self) {
   // The key lives on the lease; rewrite it only when something in it changed (or the lease
   // did), so an idle cluster does not churn etcd and members do not wake each other in turn.
   self.updated_unix = 0;
   const std::string content = JsonText(self.ToJson());
   if (content == last_published_ && store_.lease() == last_published_lease_) return Status::Ok();
-  self.updated_unix =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  self.updated_unix = UnixNow();
   if (Status s = store_.PublishMember(self); !s.ok()) return s;
   last_published_ = content;
   last_published_lease_ = store_.lease();
@@ -225,12 +255,8 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
         (void)store_.CancelInitialize();
         return s;
       }
-      const Timing& t = config_.timing;
-      (void)store_.WriteConfig({{"ttl", t.ttl_seconds},
-                                {"loop_wait", t.loop_wait_seconds},
-                                {"retry_timeout", t.retry_timeout_seconds},
-                                {"primary_start_timeout", t.primary_start_timeout_seconds},
-                                {"maximum_lag_on_failover", t.maximum_lag_on_failover}});
+      // Dynamic settings start empty: each node's file rules until `baton config set`.
+      (void)store_.ReplaceConfig("", nlohmann::json::object());
       RecordRoleChange("bootstrap", decision.reason);
       return Status::Ok();
     }
@@ -409,8 +435,7 @@ void Agent::RecordRoleChange(const std::string& event, const std::string& reason
       leader_last_seen_unix_ > 0) {
     // From the old leader's last published status to now: how long no primary was known
     // to accept writes (an upper bound, within one loop_wait of the truth).
-    const double now_unix =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const double now_unix = UnixNow();
     record["unavailable_seconds"] = now_unix - leader_last_seen_unix_;
   } else if (leaderless_since_) {
     record["unavailable_seconds"] = Seconds(clock_.Now() - *leaderless_since_);
@@ -436,7 +461,6 @@ void Agent::Run(const std::atomic<bool>& stop) {
     if (ClusterStore::IsUrgentKey(key) || (leaderless_ && other_member)) Wake();
   });
   instance_.SetExitCallback([this] { Wake(); });
-  const Duration loop_wait = SecondsToDuration(config_.timing.loop_wait_seconds);
   while (!stop) {
     Tick tick;
     try {
@@ -448,6 +472,7 @@ void Agent::Run(const std::atomic<bool>& stop) {
     }
     if (tick.decision.ChangesState() && tick.completed) continue;  // look again at once
     // Wake no later than the lease deadline, so a primary that must fence does so on time.
+    const Duration loop_wait = SecondsToDuration(config_.timing.loop_wait_seconds);
     auto wake_at = std::chrono::steady_clock::now() + loop_wait;
     const Duration to_deadline = lease_deadline_ - clock_.Now();
     if (to_deadline > Duration::zero()) {

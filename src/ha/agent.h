@@ -76,7 +76,13 @@ class Agent {
   // Deadline for the lease as last renewed: sent + TTL - margin.
   TimePoint LeaseDeadline() const;
 
-  const Config config_;
+  // Adopts the cluster's dynamic settings (new lease TTL, PostgreSQL parameters reloaded).
+  void AdoptDynamicConfig(const ClusterView& view);
+
+  const Config local_config_;        // this node's file
+  Config config_;                    // the file with the cluster's dynamic settings applied
+  std::string adopted_config_text_;  // the /config last adopted
+  bool registered_ = false;          // nodes/<name> written by this agent
   Instance& instance_;
   const Clock& clock_;
   ClusterStore store_;

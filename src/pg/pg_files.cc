@@ -88,6 +88,8 @@ std::string RewriteAutoConf(const std::string& existing, const Config& config,
   std::istringstream in(existing);
   std::ostringstream out;
   std::string line;
+  // recovery_target_timeline is no longer written ('latest' is PostgreSQL's default; writing it
+  // made a promoted primary report it pending a restart), but old lines are still removed.
   static const std::regex ours(R"(^\s*(primary_conninfo|recovery_target_timeline)\s*=)");
   while (std::getline(in, line)) {
     if (std::regex_search(line, ours) || line == kBatonMarker) continue;
@@ -105,7 +107,6 @@ std::string RewriteAutoConf(const std::string& existing, const Config& config,
                                            {"keepalives_count", "3"}});
     out << kBatonMarker << "\n";
     out << "primary_conninfo = " << ConfQuote(conninfo) << "\n";
-    out << "recovery_target_timeline = 'latest'\n";
   }
   return out.str();
 }

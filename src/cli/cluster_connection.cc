@@ -1,0 +1,62 @@
+#include "cli/cluster_connection.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <sstream>
+
+namespace baton {
+
+std::variant<Connected, int> Connect(const ClusterTarget& target) {
+  std::vector<std::string> endpoints;
+  std::string cluster = target.cluster;
+  if (!target.config_path.empty()) {
+    auto config = LoadConfigFile(target.config_path, ProcessEnvironment());
+    if (!config.ok()) {
+      std::cerr << config.status().message() << "\n";
+      return kExitBadInput;
+    }
+    endpoints = config->etcd_endpoints;
+    if (cluster.empty()) cluster = config->cluster_name;
+  }
+  if (!target.etcd.empty()) {
+    endpoints.clear();
+    std::stringstream list(target.etcd);
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      auto parsed = HostPort::Parse(item.rfind("http://", 0) == 0 ? item.substr(7) : item);
+      if (!parsed.ok()) {
+        std::cerr << "--etcd: " << parsed.status().message() << "\n";
+        return kExitBadInput;
+      }
+      endpoints.push_back(parsed->ToString());
+    }
+  }
+  if (endpoints.empty() || cluster.empty()) {
+    std::cerr << "say which cluster: -c CONFIG, or --etcd HOST:PORT with --cluster NAME\n";
+    return kExitBadInput;
+  }
+  return Connected{std::make_unique<EtcdDcs>(endpoints, std::chrono::seconds(3)), cluster};
+}
+
+Result<ClusterView> LoadView(Connected& c) {
+  SteadyClock clock;
+  ClusterStore store(*c.dcs, c.cluster, "", 10, clock);
+  auto view = store.Load();
+  if (!view.ok()) return view.status().WithContext("cannot read the cluster from etcd");
+  return view;
+}
+
+std::string OperatorName() {
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  const char* user = getenv("USER");
+  return std::string(user != nullptr ? user : "baton") + "@" + host;
+}
+
+int ReportFailure(const Status& status) {
+  std::cerr << "baton: " << status.message() << "\n";
+  return status.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure;
+}
+
+}  // namespace baton

@@ -1,0 +1,29 @@
+// How a `baton` verb reaches a cluster: an etcd client and the cluster's name, resolved from a
+// node's config file or from --etcd and --cluster; plus the small helpers every verb shares.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "cli/commands.h"
+#include "dcs/cluster_store.h"
+#include "dcs/etcd_dcs.h"
+
+namespace baton {
+
+struct Connected {
+  std::unique_ptr<EtcdDcs> dcs;
+  std::string cluster;
+};
+
+// Resolves the target to an etcd connection, or prints why not and returns an exit code.
+std::variant<Connected, int> Connect(const ClusterTarget& target);
+// Reads the cluster once.
+Result<ClusterView> LoadView(Connected& c);
+// "user@host", recorded with every request as who asked.
+std::string OperatorName();
+// Prints the status's message and returns the exit code for it (2 for bad input, else 1).
+int ReportFailure(const Status& status);
+
+}  // namespace baton
