@@ -18,8 +18,8 @@ namespace {
 // The open, read-only endpoints (Route()). No admin verb may shadow one with GET.
 constexpr std::array<const char*, 4> kPrimaryPaths = {"/primary", "/master", "/leader",
                                                       "/read-write"};
-constexpr std::array<const char*, 5> kOtherOpenPaths = {"/replica", "/health", "/liveness",
-                                                        "/readiness", "/cluster"};
+constexpr std::array<const char*, 6> kOtherOpenPaths = {"/replica",   "/health",  "/liveness",
+                                                        "/readiness", "/cluster", "/metrics"};
 
 bool IsOpenPath(const std::string& path) {
   for (const char* open : kPrimaryPaths) {
@@ -134,6 +134,37 @@ void RestApi::Route() {
   server_->Get("/readiness", [this](const httplib::Request&, httplib::Response& res) {
     const AgentSnapshot s = agent_.Snapshot();
     Reply(res, IsWritableLeader(s) || IsStreamingReplica(s), NodeJson(s));
+  });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    const AgentSnapshot s = agent_.Snapshot();
+    const HookRunner::Counts hooks = agent_.HookCounts();
+    std::string text;
+    auto metric = [&text](const char* name, const char* type, const char* help, double value) {
+      text += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+    };
+    metric("baton_is_leader", "gauge", "1 while this node holds the leader key within its lease",
+           s.is_leader ? 1 : 0);
+    metric("baton_dcs_reachable", "gauge", "1 while etcd answers", s.dcs_reachable ? 1 : 0);
+    metric("baton_postgres_running", "gauge", "1 while a postmaster runs", s.instance.running);
+    metric("baton_postgres_accepting", "gauge", "1 while PostgreSQL answers queries",
+           s.instance.accepting);
+    metric("baton_postgres_primary", "gauge", "1 while PostgreSQL runs as a primary",
+           s.instance.accepting && s.instance.role == PgRole::kPrimary);
+    metric("baton_timeline", "gauge", "PostgreSQL timeline", s.instance.timeline);
+    metric("baton_wal_position_bytes", "gauge",
+           "Primary: current WAL position; replica: furthest received or replayed",
+           static_cast<double>(s.instance.lsn.value));
+    metric("baton_paused", "gauge", "1 while the cluster is in maintenance mode", s.cluster.paused);
+    metric("baton_hooks_started_total", "counter", "Hook commands started",
+           static_cast<double>(hooks.started));
+    metric("baton_hooks_failed_total", "counter",
+           "Hook commands that exited non-zero, timed out or could not start",
+           static_cast<double>(hooks.failed));
+    metric("baton_hooks_timed_out_total", "counter", "Hook commands killed at hooks.timeout",
+           static_cast<double>(hooks.timed_out));
+    metric("baton_hooks_dropped_total", "counter", "Hook events dropped from a full queue",
+           static_cast<double>(hooks.dropped));
+    res.set_content(text, "text/plain; version=0.0.4");
   });
   server_->Get("/cluster", [this](const httplib::Request&, httplib::Response& res) {
     const AgentSnapshot s = agent_.Snapshot();

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/admin_verbs.h"
 #include "api/rest_api.h"
 #include "cli/commands.h"
 #include "dcs/etcd_dcs.h"
@@ -56,6 +57,7 @@ int AgentCommand(const std::string& config_path) {
   PostgresInstance instance(*config);
   Agent agent(*config, dcs, instance, clock);
   RestApi api(agent, *config, clock);
+  AddAdminVerbs(api, dcs, *config, clock);
   if (Status s = api.Start(); !s.ok()) {
     spdlog::error("{}", s.message());
     return kExitFailure;

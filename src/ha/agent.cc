@@ -22,7 +22,8 @@ Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock)
       config_(std::move(config)),
       instance_(instance),
       clock_(clock),
-      store_(dcs, config_.cluster_name, config_.node_name, config_.timing.ttl_seconds, clock) {}
+      store_(dcs, config_.cluster_name, config_.node_name, config_.timing.ttl_seconds, clock),
+      hooks_(config_.hooks, config_.cluster_name, config_.node_name) {}
 
 TimePoint Agent::LeaseDeadline() const {
   return store_.last_renewal_sent() + std::chrono::seconds(config_.timing.ttl_seconds) -
@@ -224,6 +225,7 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
     if (clock_.Now() < lease_deadline_) return Status::Ok();
     return FailedPrecondition("the leader lease may have ended; refusing to run as primary");
   };
+  const InstanceState& before = observed.instance;
   switch (step) {
     case Step::kClaimInitialize:
       return won(store_.ClaimInitialize(), "another node is bootstrapping the cluster");
@@ -291,6 +293,9 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
     }
     case Step::kFence: {
       if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) return s;
+      if (before.role == PgRole::kPrimary) {
+        hooks_.Fire({"on_role_change", "primary", "replica", before.timeline, decision.reason});
+      }
       return instance_.Start(PgRole::kReplica, std::nullopt);
     }
     case Step::kHandOver:
@@ -443,6 +448,15 @@ void Agent::RecordRoleChange(const std::string& event, const std::string& reason
   if (Status s = store_.AppendHistory(record); !s.ok()) {
     spdlog::warn("could not record {} in history: {}", event, s.ToString());
   }
+  const bool demoted = event == "demote";
+  if (promoted || demoted) {
+    const std::string old_role = event == "bootstrap" ? "" : promoted ? "replica" : "primary";
+    hooks_.Fire(
+        {"on_role_change", old_role, promoted ? "primary" : "replica", after.timeline, reason});
+  }
+  if (event == "failover" || event == "manual-failover" || event == "switchover") {
+    hooks_.Fire({"on_failover", "replica", "primary", after.timeline, reason});
+  }
 }
 
 void Agent::Wake() {
@@ -454,6 +468,7 @@ void Agent::Wake() {
 }
 
 void Agent::Run(const std::atomic<bool>& stop) {
+  hooks_.Fire({"on_start", "", "", 0, "agent started"});
   const std::string own_member_key = "members/" + config_.node_name;
   store_.Watch([this, own_member_key](const std::string& key) {
     // While leaderless, another member's fresh position may decide who takes over: look at once.
@@ -495,6 +510,9 @@ void Agent::Shutdown() {
     spdlog::warn("releasing the leader key: {}", s.ToString());
   }
   store_.CloseSession();
+  hooks_.Fire({"on_stop", "", "", 0, "agent stopping"});
+  const auto hook_budget = SecondsToDuration(config_.hooks.timeout_seconds + 1);
+  if (!hooks_.Drain(hook_budget)) spdlog::warn("hooks still running at shutdown");
 }
 
 AgentSnapshot Agent::Snapshot() const {

@@ -18,6 +18,7 @@
 #include "dcs/cluster_store.h"
 #include "dcs/dcs.h"
 #include "ha/decision.h"
+#include "ha/hook_runner.h"
 #include "ha/observation.h"
 #include "pg/instance.h"
 
@@ -53,12 +54,14 @@ class Agent {
   void Shutdown();
 
   AgentSnapshot Snapshot() const;
+  HookRunner::Counts HookCounts() const { return hooks_.counts(); }
 
  private:
   Status Execute(Step step, const Decision& decision, const Observation& observed);
   // After winning the leader key without a leader before: re-reads the cluster and asks the
   // decision core again; if another member now ranks higher, gives the key back (Aborted).
   Status ConfirmStillBest(const Observation& observed);
+  // Appends the change to /history and fires the role-change (and failover) hooks.
   void RecordRoleChange(const std::string& event, const std::string& reason);
   // pg_rewind from the leader; when that fails, moves the data aside and clones instead.
   Status Rejoin(const Upstream& leader);
@@ -100,6 +103,8 @@ class Agent {
   std::string last_dcs_error_;               // last etcd error logged, "" while etcd answers
   std::string last_published_;               // member record last written (without its timestamp)
   LeaseId last_published_lease_ = 0;
+
+  HookRunner hooks_;
 
   mutable std::mutex mu_;
   AgentSnapshot snapshot_;
