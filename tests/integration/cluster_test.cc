@@ -276,6 +276,15 @@ TEST(CliTest, EveryVerbHasHelp) {
                                                                              {"resume"},
                                                                              {"config", "check"},
                                                                              {"demo", "start"},
+                                                                             {"switchover"},
+                                                                             {"failover"},
+                                                                             {"restart"},
+                                                                             {"reload"},
+                                                                             {"reinit"},
+                                                                             {"remove"},
+                                                                             {"config", "show"},
+                                                                             {"config", "set"},
+                                                                             {"config", "edit"},
                                                                              {"demo", "stop"}}) {
     std::vector<std::string> argv = {BatonBinary()};
     argv.insert(argv.end(), verb.begin(), verb.end());

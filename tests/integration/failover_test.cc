@@ -148,7 +148,8 @@ TEST_F(FailoverTest, NodeDeathUnderLoadPromotesAReplicaAndTheOldPrimaryRejoinsWi
   ASSERT_TRUE(cluster_->StartAgent(old).ok());
   Status healthy = cluster_->WaitHealthy(seconds(120));
   ASSERT_TRUE(healthy.ok()) << healthy.ToString();
-  const MemberInfo* rejoined = LoadView(*cluster_).Member(cluster_->nodes[old].name);
+  const ClusterView after = LoadView(*cluster_);
+  const MemberInfo* rejoined = after.Member(cluster_->nodes[old].name);
   ASSERT_NE(rejoined, nullptr);
   EXPECT_EQ(rejoined->rejoined, "pg_rewind");
   EXPECT_EQ(rejoined->timeline, new_primary->timeline);
