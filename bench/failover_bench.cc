@@ -1,7 +1,8 @@
-// bench/failover: kill -9 the primary node of a local cluster under a steady write load and
-// measure, per round, the seconds from the kill to the first write acknowledged by the new
-// primary (RTO), acknowledged rows lost, and client errors. The killed node rejoins before the
-// next round. Prints one line per round and a summary (median and worst).
+// bench/failover: kill -9 the primary node of a local cluster under a steady write load (or,
+// with --switchover, run `baton switchover`) and measure, per round, the seconds from the fault
+// to the first write acknowledged by the new primary (RTO), the write gap a client sees (last
+// acknowledgment by the old primary to first by the new), acknowledged rows lost, and client
+// errors. A killed node rejoins before the next round. Prints one line per round and a summary.
 #include <algorithm>
 #include <iostream>
 #include <random>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/local_cluster.h"
+#include "core/process.h"
 #include "core/wall_time.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
@@ -23,6 +25,7 @@ namespace {
 
 struct Round {
   double rto_seconds = -1;
+  double gap_seconds = -1;
   size_t acked = 0;
   size_t lost = 0;
   size_t errors = 0;
@@ -33,7 +36,7 @@ struct Round {
 
 // A node can die at any point of the leader's loop; the start of a round is tied to that loop
 // (the cluster just reported healthy), so the kill waits a random part of loop_wait first.
-Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
+Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay, bool switchover) {
   if (Status s = cluster.WaitHealthy(std::chrono::seconds(120)); !s.ok()) return s;
   auto leader = cluster.LeaderIndex();
   if (!leader) return FailedPrecondition("no leader before the round");
@@ -52,7 +55,14 @@ Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
   round.old_leader = cluster.nodes[*leader].name;
   const auto killed_at = std::chrono::steady_clock::now();
   round.killed_at = UtcTimestamp();
-  cluster.KillNode(*leader);
+  if (switchover) {
+    auto result = RunCommand({cluster.baton_binary, "switchover", "-c", cluster.nodes[0].config_path},
+                             {}, std::chrono::seconds(90));
+    if (!result.ok()) return result.status();
+    if (result->exit_code != 0) return Internal("baton switchover failed: " + result->output);
+  } else {
+    cluster.KillNode(*leader);
+  }
   const auto deadline = killed_at + std::chrono::seconds(120);
   std::optional<TimePoint> first;
   while (!(first = load.FirstAckAfter(killed_at, round.old_leader)) &&
@@ -63,6 +73,11 @@ Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
   load.Stop();
   if (!first) return Timeout("no write was acknowledged within 120 s of the kill");
   round.rto_seconds = std::chrono::duration<double>(*first - killed_at).count();
+  std::optional<TimePoint> last_on_old;
+  for (const auto& ack : load.Acked()) {
+    if (ack.at < *first && ack.node.ends_with("/" + round.old_leader)) last_on_old = ack.at;
+  }
+  if (last_on_old) round.gap_seconds = std::chrono::duration<double>(*first - *last_on_old).count();
   round.acked = load.acked_count();
   round.errors = load.failed() + load.unknown();
 
@@ -77,7 +92,9 @@ Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay) {
   for (const auto& row : *rows) present.insert(std::stoll(row[0].value_or("0")));
   for (const auto& ack : load.Acked()) round.lost += present.count(ack.id) == 0;
 
-  if (Status s = cluster.StartAgent(*leader); !s.ok()) return s;  // it rejoins for next round
+  if (!switchover) {
+    if (Status s = cluster.StartAgent(*leader); !s.ok()) return s;  // it rejoins for next round
+  }
   return round;
 }
 
@@ -99,11 +116,16 @@ int Main(int argc, char** argv) {
   unsigned seed = std::random_device{}();
   app.add_option("--seed", seed, "Seed for the kill moments within the leader's loop");
   app.add_option("--baton", options.baton_binary, "The baton binary")->required();
+  bool switchover = false;
+  app.add_flag("--switchover", switchover,
+               "Fault = a planned `baton switchover` instead of kill -9 of the primary node");
   CLI11_PARSE(app, argc, argv);
   options.retry_timeout_seconds = std::min(options.retry_timeout_seconds, options.ttl_seconds / 2.0);
 
-  std::cout << fmt::format("bench/failover: {} rounds, ttl {} s, loop_wait {} s, 3 nodes, seed {}\n",
-                           rounds, options.ttl_seconds, options.loop_wait_seconds, seed)
+  std::cout << fmt::format(
+                   "bench/failover: {} rounds of {}, ttl {} s, loop_wait {} s, 3 nodes, seed {}\n",
+                   rounds, switchover ? "baton switchover" : "kill -9 of the primary node",
+                   options.ttl_seconds, options.loop_wait_seconds, seed)
             << std::flush;
   auto cluster = LocalCluster::Start(options);
   if (!cluster.ok()) {
@@ -117,16 +139,17 @@ int Main(int argc, char** argv) {
   for (int r = 1; r <= rounds; ++r) {
     const Duration kill_delay = std::chrono::duration_cast<Duration>(
         std::chrono::duration<double>(phase(rng) * options.loop_wait_seconds));
-    auto round = RunRound(*cluster, r, kill_delay);
+    auto round = RunRound(*cluster, r, kill_delay, switchover);
     if (!round.ok()) {
       std::cerr << fmt::format("round {}: {}\n", r, round.status().ToString());
       status = 1;
       break;
     }
     std::cout << fmt::format(
-                     "round {:>3}: killed {} at {} -> {}  RTO {:.2f} s  acked {:>6}  lost {}  "
-                     "errors {}\n",
-                     r, round->old_leader, round->killed_at, round->new_leader, round->rto_seconds,
+                     "round {:>3}: {} {} at {} -> {}  RTO {:.2f} s  gap {:.2f} s  acked {:>6}  "
+                     "lost {}  errors {}\n",
+                     r, switchover ? "switched over from" : "killed", round->old_leader,
+                     round->killed_at, round->new_leader, round->rto_seconds, round->gap_seconds,
                      round->acked, round->lost, round->errors)
               << std::flush;
     done.push_back(*round);
@@ -134,18 +157,22 @@ int Main(int argc, char** argv) {
   (void)cluster->Stop();
   if (!done.empty()) {
     std::vector<double> rtos;
+    std::vector<double> gaps;
     size_t lost = 0;
     size_t errors = 0;
     for (const auto& r : done) {
       rtos.push_back(r.rto_seconds);
+      gaps.push_back(r.gap_seconds);
       lost += r.lost;
       errors += r.errors;
     }
     std::sort(rtos.begin(), rtos.end());
+    std::sort(gaps.begin(), gaps.end());
     std::cout << fmt::format(
-        "summary: {} rounds  RTO median {:.2f} s  worst {:.2f} s  best {:.2f} s  acked rows lost "
-        "{}  client errors {}\n",
-        done.size(), rtos[rtos.size() / 2], rtos.back(), rtos.front(), lost, errors);
+        "summary: {} rounds  RTO median {:.2f} s  worst {:.2f} s  best {:.2f} s  write gap median "
+        "{:.2f} s  worst {:.2f} s  acked rows lost {}  client errors {}\n",
+        done.size(), rtos[rtos.size() / 2], rtos.back(), rtos.front(), gaps[gaps.size() / 2],
+        gaps.back(), lost, errors);
   }
   return status;
 }
