@@ -123,12 +123,13 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
     }
   }
   close(pipe_fds[0]);
+  if (on_output_line && !pending.empty()) on_output_line(pending);  // a last line without \n
   if (timed_out) kill(-pid, SIGKILL);
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
   if (timed_out) {
-    return Timeout(fmt::format("{} did not finish within {:.0f} s", argv[0], Seconds(timeout)));
+    return Timeout(fmt::format("{} did not finish within {:g} s", argv[0], Seconds(timeout)));
   }
   result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   return result;

@@ -96,7 +96,7 @@ void HookRunner::WorkLoop() {
 
 HookRunner::Outcome HookRunner::Run(const PendingHook& hook) const {
   const HookEvent& event = hook.event;
-  const std::map<std::string, std::string> env = {
+  std::map<std::string, std::string> env = {
       {"BATON_EVENT", event.name},
       {"BATON_CLUSTER", cluster_},
       {"BATON_NODE", node_},
@@ -105,6 +105,13 @@ HookRunner::Outcome HookRunner::Run(const PendingHook& hook) const {
       {"BATON_TIMELINE", std::to_string(event.timeline)},
       {"BATON_REASON", event.reason},
   };
+  // The agent's own BATON_* overrides may carry secrets (passwords, the admin token); a hook
+  // that prints its environment must not copy them into the log, so they reach it blank.
+  for (const auto& [name, value] : ProcessEnvironment()) {
+    const bool secret =
+        name.find("PASSWORD") != std::string::npos || name.find("TOKEN") != std::string::npos;
+    if (name.rfind("BATON_", 0) == 0 && secret) env[name] = "";
+  }
   const auto timeout =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hooks_.timeout_seconds));
   spdlog::info("hook {}: running {}", event.name, hook.command);

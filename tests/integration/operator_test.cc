@@ -72,12 +72,14 @@ class OperatorTest : public ::testing::Test {
   static std::string Conn(size_t i) { return cluster_->ConnInfo(i); }
 
   // Runs `baton ARGS -c <node1's config>`.
-  static CommandResult Baton(std::vector<std::string> args, Duration timeout = seconds(90)) {
+  static CommandResult Baton(std::vector<std::string> args,
+                             const std::map<std::string, std::string>& env = {},
+                             Duration timeout = seconds(90)) {
     std::vector<std::string> argv = {BatonBinary()};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("-c");
     argv.push_back(cluster_->nodes[0].config_path);
-    auto result = RunCommand(argv, {}, timeout);
+    auto result = RunCommand(argv, env, timeout);
     EXPECT_TRUE(result.ok()) << result.status().ToString();
     return result.ok() ? *result : CommandResult{};
   }
@@ -247,6 +249,23 @@ TEST_F(OperatorTest, DynamicSettingsAreReloadedAndRestartPendingAppliesTheRest) 
   EXPECT_EQ(Baton({"config", "set", "timing.loop_wait=30"}).exit_code, 2);
   EXPECT_EQ(Baton({"config", "set", "postgresql.parameters.port=1"}).exit_code, 2);
   EXPECT_EQ(Baton({"config", "show"}).output, before);
+
+  // `config edit` stores what the editor saved, only when it is valid.
+  const std::string editor = cluster_->dir + "/editor.sh";
+  std::ofstream(editor) << "#!/bin/sh\necho \"$BATON_TEST_LINE\" >> \"$1\"\n";
+  std::filesystem::permissions(editor, std::filesystem::perms::owner_all);
+  result = Baton({"config", "edit"}, {{"EDITOR", editor},
+                                      {"VISUAL", editor},
+                                      {"BATON_TEST_LINE", "postgresql.parameters.work_mem: 9MB"}});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(PollUntil(seconds(20), [&] { return QueryOne(Conn(0), "SHOW work_mem") == "9MB"; }));
+  const std::string edited = Baton({"config", "show"}).output;
+  result =
+      Baton({"config", "edit"},
+            {{"EDITOR", editor}, {"VISUAL", editor}, {"BATON_TEST_LINE", "timing.loop_wait: 99"}});
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("nothing stored"), std::string::npos) << result.output;
+  EXPECT_EQ(Baton({"config", "show"}).output, edited);
 
   // Put things back so the other tests see default settings.
   ASSERT_EQ(Baton({"config", "set",

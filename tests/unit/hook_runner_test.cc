@@ -194,5 +194,24 @@ TEST(HookRunnerTest, DestructorFinishesTheRunningHookAndDropsTheQueue) {
   EXPECT_EQ(ReadLines(order), std::vector<std::string>{"running"});
 }
 
+TEST(HookRunnerTest, SecretsInTheAgentsEnvironmentReachTheHookBlank) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string out = dir.File("secrets.txt");
+  setenv("BATON_RESTAPI_AUTH_TOKEN", "s3cret-token", 1);
+  setenv("BATON_POSTGRESQL_SUPERUSER_PASSWORD", "s3cret-password", 1);
+  Hooks hooks;
+  hooks.on_start =
+      "printf '[%s][%s]\\n' \"$BATON_RESTAPI_AUTH_TOKEN\" "
+      "\"$BATON_POSTGRESQL_SUPERUSER_PASSWORD\" > " +
+      out;
+  HookRunner runner(hooks, "prod", "db2");
+  runner.Fire(Event("on_start"));
+  ASSERT_TRUE(runner.Drain(seconds(10)));
+  unsetenv("BATON_RESTAPI_AUTH_TOKEN");
+  unsetenv("BATON_POSTGRESQL_SUPERUSER_PASSWORD");
+  EXPECT_EQ(ReadLines(out), (std::vector<std::string>{"[][]"}));
+}
+
 }  // namespace
 }  // namespace baton
