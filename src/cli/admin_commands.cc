@@ -64,174 +64,178 @@ int ShowPendingSwitchover(const ClusterView& view) {
   return kExitOk;
 }
 
-}  // namespace
-
-int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& options) {
+// Connects to the target's cluster and runs `verb` with an admin on it; returns its exit code.
+int WithAdmin(const ClusterTarget& target,
+              const std::function<int(Connected&, ClusterAdmin&)>& verb) {
   auto connected = Connect(target);
   if (auto* code = std::get_if<int>(&connected)) return *code;
   Connected& c = std::get<Connected>(connected);
   SteadyClock clock;
   ClusterAdmin admin(*c.dcs, c.cluster, clock);
-  if (options.list) {
-    auto view = admin.Load();
-    if (!view.ok()) return ReportFailure(view.status());
-    return ShowPendingSwitchover(*view);
-  }
-  if (options.cancel) {
-    if (Status s = admin.CancelSwitchover(); !s.ok()) return ReportFailure(s);
-    std::cout << "Cancelled the pending switchover.\n";
-    return kExitOk;
-  }
-  double at_unix = 0;
-  if (!options.at.empty()) {
-    auto when = ParseWhen(options.at);
-    if (!when.ok()) return ReportFailure(when.status().WithContext("--at"));
-    if (*when <= UnixNow()) {
-      return ReportFailure(InvalidArgument("--at: " + options.at + " is in the past"));
+  return verb(c, admin);
+}
+
+}  // namespace
+
+int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& options) {
+  return WithAdmin(target, [&](Connected& c, ClusterAdmin& admin) {
+    if (options.list) {
+      auto view = admin.Load();
+      if (!view.ok()) return ReportFailure(view.status());
+      return ShowPendingSwitchover(*view);
     }
-    at_unix = *when;
-  }
-  auto before = admin.Load();
-  if (!before.ok()) return ReportFailure(before.status());
-  const size_t known_records = before->history.size();
-  auto plan = admin.Switchover(options.to, at_unix, options.force, OperatorName());
-  if (!plan.ok()) return ReportFailure(plan.status().WithContext("switchover refused"));
-  const std::string from = plan->request.from;
-  if (at_unix > 0) {
-    std::cout << fmt::format(
-        "Switchover from {} to {} scheduled at {}. `baton switchover --list` shows it, "
-        "`--cancel` cancels it.\n",
-        from, options.to.empty() ? "the best replica" : options.to, UtcText(at_unix));
-    return kExitOk;
-  }
-  std::cout << fmt::format("Switchover from {} to {} requested.\n", from, plan->target);
-  const auto started = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
-  std::string shown;
-  auto stage = [&](const std::string& text) {
-    if (text == shown) return;
-    shown = text;
-    std::cout << fmt::format("  {:5.2f} s  {}\n", elapsed(), text) << std::flush;
-  };
-  return Follow(c, options.timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
-    if (auto refused = HistoryAfter(view, "switchover-refused", known_records)) {
-      std::cerr << "baton: " << refused->value("reason", "switchover refused") << "\n";
-      return kExitFailure;
+    if (options.cancel) {
+      if (Status s = admin.CancelSwitchover(); !s.ok()) return ReportFailure(s);
+      std::cout << "Cancelled the pending switchover.\n";
+      return kExitOk;
     }
-    const std::string leader = view.leader ? view.leader->name : "";
-    const MemberInfo* new_leader = view.Member(plan->target);
-    const MemberInfo* old_leader = view.Member(from);
-    if (view.switchover && view.switchover->handing_over) {
-      stage(fmt::format("{} stopped cleanly at checkpoint {}; leader key handed to {}", from,
-                        view.switchover->checkpoint.ToString(), view.switchover->to));
-    } else if (leader == from) {
-      stage(fmt::format("{} is stopping cleanly", from));
+    double at_unix = 0;
+    if (!options.at.empty()) {
+      auto when = ParseWhen(options.at);
+      if (!when.ok()) return ReportFailure(when.status().WithContext("--at"));
+      if (*when <= UnixNow()) {
+        return ReportFailure(InvalidArgument("--at: " + options.at + " is in the past"));
+      }
+      at_unix = *when;
     }
-    if (leader != plan->target || new_leader == nullptr || new_leader->role != "primary") {
-      return std::nullopt;
+    auto before = admin.Load();
+    if (!before.ok()) return ReportFailure(before.status());
+    const size_t known_records = before->history.size();
+    auto plan = admin.Switchover(options.to, at_unix, options.force, OperatorName());
+    if (!plan.ok()) return ReportFailure(plan.status().WithContext("switchover refused"));
+    const std::string from = plan->request.from;
+    if (at_unix > 0) {
+      std::cout << fmt::format(
+          "Switchover from {} to {} scheduled at {}. `baton switchover --list` shows it, "
+          "`--cancel` cancels it.\n",
+          from, options.to.empty() ? "the best replica" : options.to, UtcText(at_unix));
+      return kExitOk;
     }
-    stage(fmt::format("{} promoted: leader on timeline {}", plan->target, new_leader->timeline));
-    if (old_leader == nullptr || old_leader->role != "replica" || old_leader->state != "running") {
-      return std::nullopt;
-    }
-    stage(fmt::format(
-        "{} follows {}{}", from, plan->target,
-        old_leader->rejoined.empty() ? " without a rewind" : " after " + old_leader->rejoined));
-    std::cout << fmt::format("Switchover done in {:.2f} s: {} is the leader.\n", elapsed(),
-                             plan->target);
-    return kExitOk;
+    std::cout << fmt::format("Switchover from {} to {} requested.\n", from, plan->target);
+    const auto started = std::chrono::steady_clock::now();
+    auto elapsed = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    std::string shown;
+    auto stage = [&](const std::string& text) {
+      if (text == shown) return;
+      shown = text;
+      std::cout << fmt::format("  {:5.2f} s  {}\n", elapsed(), text) << std::flush;
+    };
+    return Follow(c, options.timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
+      if (auto refused = HistoryAfter(view, "switchover-refused", known_records)) {
+        std::cerr << "baton: " << refused->value("reason", "switchover refused") << "\n";
+        return kExitFailure;
+      }
+      const std::string leader = view.leader ? view.leader->name : "";
+      const MemberInfo* new_leader = view.Member(plan->target);
+      const MemberInfo* old_leader = view.Member(from);
+      if (view.switchover && view.switchover->handing_over) {
+        stage(fmt::format("{} stopped cleanly at checkpoint {}; leader key handed to {}", from,
+                          view.switchover->checkpoint.ToString(), view.switchover->to));
+      } else if (leader == from) {
+        stage(fmt::format("{} is stopping cleanly", from));
+      }
+      if (leader != plan->target || new_leader == nullptr || new_leader->role != "primary") {
+        return std::nullopt;
+      }
+      stage(fmt::format("{} promoted: leader on timeline {}", plan->target, new_leader->timeline));
+      if (old_leader == nullptr || old_leader->role != "replica" ||
+          old_leader->state != "running") {
+        return std::nullopt;
+      }
+      stage(fmt::format(
+          "{} follows {}{}", from, plan->target,
+          old_leader->rejoined.empty() ? " without a rewind" : " after " + old_leader->rejoined));
+      std::cout << fmt::format("Switchover done in {:.2f} s: {} is the leader.\n", elapsed(),
+                               plan->target);
+      return kExitOk;
+    });
   });
 }
 
 int FailoverCommand(const ClusterTarget& target, const std::string& to, bool allow_data_loss,
                     double timeout_seconds) {
-  auto connected = Connect(target);
-  if (auto* code = std::get_if<int>(&connected)) return *code;
-  Connected& c = std::get<Connected>(connected);
-  SteadyClock clock;
-  ClusterAdmin admin(*c.dcs, c.cluster, clock);
-  auto plan = admin.Failover(to, allow_data_loss, OperatorName());
-  if (!plan.ok()) return ReportFailure(plan.status().WithContext("failover refused"));
-  std::cout << fmt::format("Manual failover to {} requested ({}).\n", to,
-                           plan->lost_bytes == 0
-                               ? "no WAL lost: it has everything the cluster had"
-                               : fmt::format("{} bytes of WAL will be lost", plan->lost_bytes));
-  const auto started = std::chrono::steady_clock::now();
-  const int code = Follow(c, timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
-    const MemberInfo* m = view.Member(to);
-    if (!view.leader || view.leader->name != to || m == nullptr || m->role != "primary") {
-      return std::nullopt;
-    }
-    std::cout << fmt::format(
-        "{} is the leader on timeline {} ({:.2f} s).\n", to, m->timeline,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    return kExitOk;
+  return WithAdmin(target, [&](Connected& c, ClusterAdmin& admin) {
+    auto plan = admin.Failover(to, allow_data_loss, OperatorName());
+    if (!plan.ok()) return ReportFailure(plan.status().WithContext("failover refused"));
+    std::cout << fmt::format("Manual failover to {} requested ({}).\n", to,
+                             plan->lost_bytes == 0
+                                 ? "no WAL lost: it has everything the cluster had"
+                                 : fmt::format("{} bytes of WAL will be lost", plan->lost_bytes));
+    const auto started = std::chrono::steady_clock::now();
+    const int code = Follow(c, timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
+      const MemberInfo* m = view.Member(to);
+      if (!view.leader || view.leader->name != to || m == nullptr || m->role != "primary") {
+        return std::nullopt;
+      }
+      std::cout << fmt::format(
+          "{} is the leader on timeline {} ({:.2f} s).\n", to, m->timeline,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      return kExitOk;
+    });
+    // A request that was not carried out must not linger and fire later, unexpectedly.
+    if (code != kExitOk) (void)admin.CancelFailover();
+    return code;
   });
-  // A request that was not carried out must not linger and fire later, unexpectedly.
-  if (code != kExitOk) (void)admin.CancelFailover();
-  return code;
 }
 
 int NodeVerbCommand(const ClusterTarget& target, NodeVerb verb, std::vector<std::string> nodes,
                     bool pending_only, double timeout_seconds) {
-  auto connected = Connect(target);
-  if (auto* code = std::get_if<int>(&connected)) return *code;
-  Connected& c = std::get<Connected>(connected);
-  SteadyClock clock;
-  ClusterAdmin admin(*c.dcs, c.cluster, clock);
-  if (nodes.empty()) {
-    auto view = admin.Load();
-    if (!view.ok()) return ReportFailure(view.status());
-    for (const auto& [name, member] : view->members) nodes.push_back(name);
-  }
-  int result = kExitOk;
-  for (const std::string& node : nodes) {
-    auto action = admin.RequestAction(node, verb, pending_only, OperatorName());
-    if (!action.ok()) {
-      result = ReportFailure(
-          action.status().WithContext(fmt::format("{} {}", NodeVerbName(verb), node)));
-      continue;
+  return WithAdmin(target, [&](Connected& c, ClusterAdmin& admin) {
+    if (nodes.empty()) {
+      auto view = admin.Load();
+      if (!view.ok()) return ReportFailure(view.status());
+      for (const auto& [name, member] : view->members) nodes.push_back(name);
     }
-    std::cout << fmt::format("{} {}: requested\n", NodeVerbName(verb), node) << std::flush;
-    std::string last_progress;
-    const int code = Follow(c, timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
-      const MemberInfo* m = view.Member(node);
-      if (m == nullptr) return std::nullopt;
-      if (m->last_action && m->last_action->id == action->id) {
-        if (!last_progress.empty()) std::cout << "\n";
-        std::cout << fmt::format("{} {}: {}\n", NodeVerbName(verb), node, m->last_action->message);
-        return m->last_action->ok ? kExitOk : kExitFailure;
+    int result = kExitOk;
+    for (const std::string& node : nodes) {
+      auto action = admin.RequestAction(node, verb, pending_only, OperatorName());
+      if (!action.ok()) {
+        result = ReportFailure(
+            action.status().WithContext(fmt::format("{} {}", NodeVerbName(verb), node)));
+        continue;
       }
-      // A clone reports "45% (1200/2700 kB)" in its note: draw it as a bar.
-      const auto percent_at = m->note.find('%');
-      if (m->note != last_progress && percent_at != std::string::npos) {
-        const auto start = m->note.rfind(' ', percent_at);
-        const int percent =
-            std::atoi(m->note.c_str() + (start == std::string::npos ? 0 : start + 1));
-        const int filled = std::clamp(percent, 0, 100) * 30 / 100;
-        std::cout << fmt::format("\r  [{}{}] {}", std::string(static_cast<size_t>(filled), '#'),
-                                 std::string(static_cast<size_t>(30 - filled), ' '), m->note)
-                  << std::flush;
-        last_progress = m->note;
-      }
-      return std::nullopt;
-    });
-    if (code != kExitOk) result = code;
-  }
-  return result;
+      std::cout << fmt::format("{} {}: requested\n", NodeVerbName(verb), node) << std::flush;
+      std::string last_progress;
+      const int code =
+          Follow(c, timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
+            const MemberInfo* m = view.Member(node);
+            if (m == nullptr) return std::nullopt;
+            if (m->last_action && m->last_action->id == action->id) {
+              if (!last_progress.empty()) std::cout << "\n";
+              std::cout << fmt::format("{} {}: {}\n", NodeVerbName(verb), node,
+                                       m->last_action->message);
+              return m->last_action->ok ? kExitOk : kExitFailure;
+            }
+            // A clone reports "45% (1200/2700 kB)" in its note: draw it as a bar.
+            const auto percent_at = m->note.find('%');
+            if (m->note != last_progress && percent_at != std::string::npos) {
+              const auto start = m->note.rfind(' ', percent_at);
+              const int percent =
+                  std::atoi(m->note.c_str() + (start == std::string::npos ? 0 : start + 1));
+              const int filled = std::clamp(percent, 0, 100) * 30 / 100;
+              std::cout << fmt::format("\r  [{}{}] {}",
+                                       std::string(static_cast<size_t>(filled), '#'),
+                                       std::string(static_cast<size_t>(30 - filled), ' '), m->note)
+                        << std::flush;
+              last_progress = m->note;
+            }
+            return std::nullopt;
+          });
+      if (code != kExitOk) result = code;
+    }
+    return result;
+  });
 }
 
 int RemoveCommand(const ClusterTarget& target, const std::string& node) {
-  auto connected = Connect(target);
-  if (auto* code = std::get_if<int>(&connected)) return *code;
-  Connected& c = std::get<Connected>(connected);
-  SteadyClock clock;
-  ClusterAdmin admin(*c.dcs, c.cluster, clock);
-  if (Status s = admin.Remove(node); !s.ok()) return ReportFailure(s.WithContext("remove refused"));
-  std::cout << "Removed " << node << " from the cluster's records.\n";
-  return kExitOk;
+  return WithAdmin(target, [&](Connected&, ClusterAdmin& admin) {
+    if (Status s = admin.Remove(node); !s.ok())
+      return ReportFailure(s.WithContext("remove refused"));
+    std::cout << "Removed " << node << " from the cluster's records.\n";
+    return kExitOk;
+  });
 }
 
 namespace {
@@ -269,30 +273,27 @@ Result<DynamicSettings> ParseSettingsText(const std::string& text) {
 }  // namespace
 
 int ConfigShowCommand(const ClusterTarget& target, bool json) {
-  auto connected = Connect(target);
-  if (auto* code = std::get_if<int>(&connected)) return *code;
-  Connected& c = std::get<Connected>(connected);
-  SteadyClock clock;
-  ClusterAdmin admin(*c.dcs, c.cluster, clock);
-  auto view = admin.Load();
-  if (!view.ok()) return ReportFailure(view.status());
-  const DynamicSettings settings = view->Settings();
-  if (json) {
-    nlohmann::json pending = nlohmann::json::object();
-    for (const auto& [name, m] : view->members) pending[name] = m.pending_restart;
-    std::cout << JsonText({{"settings", view->config}, {"pending_restart", pending}}, 2) << "\n";
+  return WithAdmin(target, [&](Connected&, ClusterAdmin& admin) {
+    auto view = admin.Load();
+    if (!view.ok()) return ReportFailure(view.status());
+    const DynamicSettings settings = view->Settings();
+    if (json) {
+      nlohmann::json pending = nlohmann::json::object();
+      for (const auto& [name, m] : view->members) pending[name] = m.pending_restart;
+      std::cout << JsonText({{"settings", view->config}, {"pending_restart", pending}}, 2) << "\n";
+      return kExitOk;
+    }
+    std::cout << (settings.empty() ? "# no dynamic settings: each node uses its own file\n"
+                                   : SettingsText(settings));
+    for (const auto& [name, m] : view->members) {
+      if (m.pending_restart.empty()) continue;
+      std::string names;
+      for (const auto& p : m.pending_restart) names += (names.empty() ? "" : ", ") + p;
+      std::cout << fmt::format("# {}: pending restart for {} (`baton restart {} --pending`)\n",
+                               name, names, name);
+    }
     return kExitOk;
-  }
-  std::cout << (settings.empty() ? "# no dynamic settings: each node uses its own file\n"
-                                 : SettingsText(settings));
-  for (const auto& [name, m] : view->members) {
-    if (m.pending_restart.empty()) continue;
-    std::string names;
-    for (const auto& p : m.pending_restart) names += (names.empty() ? "" : ", ") + p;
-    std::cout << fmt::format("# {}: pending restart for {} (`baton restart {} --pending`)\n", name,
-                             names, name);
-  }
-  return kExitOk;
+  });
 }
 
 int ConfigSetCommand(const ClusterTarget& target, const std::vector<std::string>& assignments) {
@@ -309,56 +310,50 @@ int ConfigSetCommand(const ClusterTarget& target, const std::vector<std::string>
     }
     changes[key] = assignment.substr(eq + 1);
   }
-  auto connected = Connect(target);
-  if (auto* code = std::get_if<int>(&connected)) return *code;
-  Connected& c = std::get<Connected>(connected);
-  SteadyClock clock;
-  ClusterAdmin admin(*c.dcs, c.cluster, clock);
-  auto stored = admin.SetConfig(changes);
-  if (!stored.ok()) return ReportFailure(stored.status());
-  std::cout << "Stored. Dynamic settings now:\n" << SettingsText(*stored);
-  std::cout << "Agents apply them at once; `baton config show` lists settings that wait for a "
-               "restart.\n";
-  return kExitOk;
+  return WithAdmin(target, [&](Connected&, ClusterAdmin& admin) {
+    auto stored = admin.SetConfig(changes);
+    if (!stored.ok()) return ReportFailure(stored.status());
+    std::cout << "Stored. Dynamic settings now:\n" << SettingsText(*stored);
+    std::cout << "Agents apply them at once; `baton config show` lists settings that wait for a "
+                 "restart.\n";
+    return kExitOk;
+  });
 }
 
 int ConfigEditCommand(const ClusterTarget& target) {
-  auto connected = Connect(target);
-  if (auto* code = std::get_if<int>(&connected)) return *code;
-  Connected& c = std::get<Connected>(connected);
-  SteadyClock clock;
-  ClusterAdmin admin(*c.dcs, c.cluster, clock);
-  auto view = admin.Load();
-  if (!view.ok()) return ReportFailure(view.status());
-  const DynamicSettings before = view->Settings();
-  const std::string path =
-      (std::filesystem::temp_directory_path() / fmt::format("baton-config-{}.yaml", getpid()))
-          .string();
-  {
-    std::ofstream out(path);
-    out << "# Dynamic settings of cluster " << c.cluster << ", one 'key: value' per line.\n"
-        << "# Allowed: timing.ttl, timing.loop_wait, timing.primary_start_timeout,\n"
-        << "# timing.maximum_lag_on_failover, postgresql.parameters.<name>.\n"
-        << SettingsText(before);
-  }
-  const char* editor = getenv("VISUAL") != nullptr ? getenv("VISUAL") : getenv("EDITOR");
-  const std::string command = fmt::format("{} '{}'", editor != nullptr ? editor : "vi", path);
-  const int status = std::system(command.c_str());
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::filesystem::remove(path);
-  if (status != 0) return ReportFailure(Internal("the editor failed; nothing stored"));
-  auto after = ParseSettingsText(text.str());
-  if (!after.ok()) return ReportFailure(after.status().WithContext("nothing stored"));
-  if (*after == before) {
-    std::cout << "No change.\n";
+  return WithAdmin(target, [&](Connected& c, ClusterAdmin& admin) {
+    auto view = admin.Load();
+    if (!view.ok()) return ReportFailure(view.status());
+    const DynamicSettings before = view->Settings();
+    const std::string path =
+        (std::filesystem::temp_directory_path() / fmt::format("baton-config-{}.yaml", getpid()))
+            .string();
+    {
+      std::ofstream out(path);
+      out << "# Dynamic settings of cluster " << c.cluster << ", one 'key: value' per line.\n"
+          << "# Allowed: timing.ttl, timing.loop_wait, timing.primary_start_timeout,\n"
+          << "# timing.maximum_lag_on_failover, postgresql.parameters.<name>.\n"
+          << SettingsText(before);
+    }
+    const char* editor = getenv("VISUAL") != nullptr ? getenv("VISUAL") : getenv("EDITOR");
+    const std::string command = fmt::format("{} '{}'", editor != nullptr ? editor : "vi", path);
+    const int status = std::system(command.c_str());
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::filesystem::remove(path);
+    if (status != 0) return ReportFailure(Internal("the editor failed; nothing stored"));
+    auto after = ParseSettingsText(text.str());
+    if (!after.ok()) return ReportFailure(after.status().WithContext("nothing stored"));
+    if (*after == before) {
+      std::cout << "No change.\n";
+      return kExitOk;
+    }
+    auto stored = admin.ReplaceConfig(before, *after);
+    if (!stored.ok()) return ReportFailure(stored.status().WithContext("nothing stored"));
+    std::cout << "Stored. Dynamic settings now:\n" << SettingsText(*stored);
     return kExitOk;
-  }
-  auto stored = admin.ReplaceConfig(before, *after);
-  if (!stored.ok()) return ReportFailure(stored.status().WithContext("nothing stored"));
-  std::cout << "Stored. Dynamic settings now:\n" << SettingsText(*stored);
-  return kExitOk;
+  });
 }
 
 }  // namespace baton

@@ -15,10 +15,7 @@ using namespace baton::testing;  // NOLINT: the harness is this suite's vocabula
 class FailoverTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    LocalClusterOptions options;
-    options.ttl_seconds = 3;
-    options.loop_wait_seconds = 0.5;
-    options.retry_timeout_seconds = 1;
+    LocalClusterOptions options = ShortLeaseOptions();
     options.primary_start_timeout_seconds = 3;
     cluster_ = SuiteCluster::Start(options);
   }

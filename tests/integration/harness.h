@@ -80,6 +80,15 @@ inline std::string BinDirWithBroken(const std::string& tool, const std::string& 
   return dir;
 }
 
+// A 3 s lease and a 0.5 s loop: failovers in seconds, for the suites that cause them.
+inline LocalClusterOptions ShortLeaseOptions() {
+  LocalClusterOptions options;
+  options.ttl_seconds = 3;
+  options.loop_wait_seconds = 0.5;
+  options.retry_timeout_seconds = 1;
+  return options;
+}
+
 // One cluster per suite, in a fresh temp dir; kept for inspection when a test failed.
 class SuiteCluster {
  public:

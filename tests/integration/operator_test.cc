@@ -18,11 +18,7 @@ constexpr const char* kToken = "operator-test-token";
 class OperatorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    LocalClusterOptions options;
-    options.ttl_seconds = 3;
-    options.loop_wait_seconds = 0.5;
-    options.retry_timeout_seconds = 1;
-    cluster_ = SuiteCluster::Start(options);
+    cluster_ = SuiteCluster::Start(ShortLeaseOptions());
     if (!cluster_) return;
     // Restart every agent with hooks and an admin token; each adopts its running PostgreSQL.
     for (size_t i = 0; i < cluster_->nodes.size(); ++i) {

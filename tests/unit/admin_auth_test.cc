@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/process.h"
+#include "temp_dir.h"
 
 namespace baton {
 namespace {
@@ -315,24 +316,6 @@ TEST(AdminAuthGuardTest, RunAdminVerbTurnsHandlerExceptionsIntoErrorReplies) {
 
 // MakeApiServer and HTTPS, with a self-signed certificate made by the openssl CLI.
 
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/baton-tls-XXXXXX";
-    if (mkdtemp(pattern) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  bool ok() const { return !path_.empty(); }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 // The openssl CLI's path, or "" when it is not installed (scripts/deps.sh installs it).
 std::string OpensslPath() {
   const char* path = getenv("PATH");
@@ -411,7 +394,7 @@ TEST(AdminAuthTlsTest, PlainServerWhenTlsIsNotConfigured) {
 }
 
 TEST(AdminAuthTlsTest, UnreadableCertOrKeyIsInvalidArgumentNamingTheFile) {
-  TempDir dir;
+  TempDir dir("baton-tls");
   ASSERT_TRUE(dir.ok());
   { std::ofstream(dir.File("cert.pem")) << "not used\n"; }
   const auto no_cert = MakeApiServer(Tls(dir, "missing-cert.pem", "cert.pem"));
@@ -432,7 +415,7 @@ TEST(AdminAuthTlsTest, UnreadableCertOrKeyIsInvalidArgumentNamingTheFile) {
 
 TEST(AdminAuthTlsTest, GarbageCertOrKeyIsInvalidArgument) {
   REQUIRE_OPENSSL_CLI();
-  TempDir dir;
+  TempDir dir("baton-tls");
   ASSERT_TRUE(dir.ok());
   ASSERT_NO_FATAL_FAILURE(MakeSelfSignedCert(dir));
   { std::ofstream(dir.File("garbage.pem")) << "-----BEGIN CERTIFICATE-----\nnope\n"; }
@@ -449,7 +432,7 @@ TEST(AdminAuthTlsTest, GarbageCertOrKeyIsInvalidArgument) {
 
 TEST(AdminAuthTlsTest, KeyThatDoesNotMatchTheCertIsRefused) {
   REQUIRE_OPENSSL_CLI();
-  TempDir dir;
+  TempDir dir("baton-tls");
   ASSERT_TRUE(dir.ok());
   ASSERT_NO_FATAL_FAILURE(MakeSelfSignedCert(dir));
   ASSERT_NO_FATAL_FAILURE(Openssl({"genpkey", "-algorithm", "EC", "-pkeyopt",
@@ -461,7 +444,7 @@ TEST(AdminAuthTlsTest, KeyThatDoesNotMatchTheCertIsRefused) {
 
 TEST(AdminAuthTlsTest, ServesHttpsWithASelfSignedCert) {
   REQUIRE_OPENSSL_CLI();
-  TempDir dir;
+  TempDir dir("baton-tls");
   ASSERT_TRUE(dir.ok());
   ASSERT_NO_FATAL_FAILURE(MakeSelfSignedCert(dir));
   auto made = MakeApiServer(Tls(dir));

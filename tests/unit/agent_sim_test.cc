@@ -87,6 +87,29 @@ class AgentSimTest : public ::testing::Test {
     return alive;
   }
 
+  // The leader (`leader`) sees both replicas streaming, caught up to `replay_lsn`.
+  void ReportStandbys(size_t leader, Lsn replay_lsn) {
+    FakeInstance& instance = nodes_[leader]->instance;
+    instance.state.replication.clear();
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (i == leader) continue;
+      instance.state.replication.push_back(
+          {nodes_[i]->config.node_name, "streaming", replay_lsn, 0});
+    }
+  }
+
+  // With the replicas caught up, asks for a switchover from `from` (the leader) to `to`.
+  SwitchoverRequest RequestCaughtUpSwitchover(size_t from, size_t to) {
+    ReportStandbys(from, nodes_[from]->instance.state.lsn);
+    Rounds(1);
+    ClusterStore admin(dcs_, "sim", "", 10, clock_);
+    SwitchoverRequest request;
+    request.from = nodes_[from]->config.node_name;
+    request.to = nodes_[to]->config.node_name;
+    EXPECT_TRUE(*admin.RequestSwitchover(request));
+    return request;
+  }
+
   SimulatedClock clock_;
   MemoryDcs dcs_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
@@ -346,29 +369,12 @@ TEST_F(AgentSimTest, AStalePrimaryThatFindsAnotherLeaderDemotesItself) {
   EXPECT_EQ(Primaries(), 1);
 }
 
-// The leader sees both replicas streaming, caught up to `replay_lsn`.
-void ReportStandbys(SimNode& leader, const std::vector<std::unique_ptr<SimNode>>& nodes,
-                    Lsn replay_lsn) {
-  leader.instance.state.replication.clear();
-  for (const auto& node : nodes) {
-    if (node.get() == &leader) continue;
-    leader.instance.state.replication.push_back(
-        {node->config.node_name, "streaming", replay_lsn, 0});
-  }
-}
-
 TEST_F(AgentSimTest, SwitchoverPassesTheKeyAndTheOldLeaderFollowsWithoutARewind) {
   Bootstrap();
   const size_t old_leader = LeaderIndex();
   const size_t target = (old_leader + 1) % 3;
   SimNode& leader = *nodes_[old_leader];
-  ReportStandbys(leader, nodes_, leader.instance.state.lsn);
-  Rounds(1);
-  ClusterStore admin(dcs_, "sim", "", 10, clock_);
-  SwitchoverRequest request;
-  request.from = leader.config.node_name;
-  request.to = nodes_[target]->config.node_name;
-  ASSERT_TRUE(*admin.RequestSwitchover(request));
+  const SwitchoverRequest request = RequestCaughtUpSwitchover(old_leader, target);
   leader.agent->RunOnce();  // stops cleanly and hands the key over
   EXPECT_FALSE(leader.instance.state.running);
   EXPECT_TRUE(leader.instance.state.clean_shutdown);
@@ -407,13 +413,7 @@ TEST_F(AgentSimTest, ACandidateThatMissedTheShutdownCheckpointGivesTheKeyBack) {
   const size_t old_leader = LeaderIndex();
   const size_t target = (old_leader + 1) % 3;
   SimNode& leader = *nodes_[old_leader];
-  ReportStandbys(leader, nodes_, leader.instance.state.lsn);
-  Rounds(1);
-  ClusterStore admin(dcs_, "sim", "", 10, clock_);
-  SwitchoverRequest request;
-  request.from = leader.config.node_name;
-  request.to = nodes_[target]->config.node_name;
-  ASSERT_TRUE(*admin.RequestSwitchover(request));
+  const SwitchoverRequest request = RequestCaughtUpSwitchover(old_leader, target);
   leader.agent->RunOnce();
   ASSERT_EQ(View().leader->name, request.to);
   Rounds(30);  // the target never reaches the checkpoint
@@ -436,7 +436,7 @@ TEST_F(AgentSimTest, ASwitchoverToALaggingReplicaIsRefusedWithTheReason) {
   Bootstrap();
   const size_t old_leader = LeaderIndex();
   SimNode& leader = *nodes_[old_leader];
-  ReportStandbys(leader, nodes_, Lsn{leader.instance.state.lsn.value - 0x800000});
+  ReportStandbys(old_leader, Lsn{leader.instance.state.lsn.value - 0x800000});
   ClusterStore admin(dcs_, "sim", "", 10, clock_);
   SwitchoverRequest request;
   request.from = leader.config.node_name;

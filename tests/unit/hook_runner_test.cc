@@ -10,30 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace baton {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
-
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/baton-hooks-XXXXXX";
-    if (mkdtemp(pattern) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  bool ok() const { return !path_.empty(); }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 std::vector<std::string> ReadLines(const std::string& path) {
   std::ifstream in(path);
@@ -60,7 +44,7 @@ HookEvent Event(const std::string& name, const std::string& reason = "test") {
 }
 
 TEST(HookRunnerTest, PassesTheEventToTheCommandInEnvironmentVariables) {
-  TempDir dir;
+  TempDir dir("baton-hooks");
   ASSERT_TRUE(dir.ok());
   const std::string out = dir.File("env.txt");
   Hooks hooks;
@@ -85,7 +69,7 @@ TEST(HookRunnerTest, PassesTheEventToTheCommandInEnvironmentVariables) {
 }
 
 TEST(HookRunnerTest, RunsNothingForAnEventWithoutAHook) {
-  TempDir dir;
+  TempDir dir("baton-hooks");
   ASSERT_TRUE(dir.ok());
   const std::string marker = dir.File("ran");
   Hooks hooks;
@@ -146,7 +130,7 @@ TEST(HookRunnerTest, FireDoesNotWaitForASlowHook) {
 }
 
 TEST(HookRunnerTest, AFullQueueDropsTheOldestWaitingHook) {
-  TempDir dir;
+  TempDir dir("baton-hooks");
   ASSERT_TRUE(dir.ok());
   const std::string order = dir.File("order.txt");
   const std::string gate = dir.File("gate");
@@ -176,7 +160,7 @@ TEST(HookRunnerTest, AFullQueueDropsTheOldestWaitingHook) {
 }
 
 TEST(HookRunnerTest, DestructorFinishesTheRunningHookAndDropsTheQueue) {
-  TempDir dir;
+  TempDir dir("baton-hooks");
   ASSERT_TRUE(dir.ok());
   const std::string order = dir.File("order.txt");
   Hooks hooks;
@@ -195,7 +179,7 @@ TEST(HookRunnerTest, DestructorFinishesTheRunningHookAndDropsTheQueue) {
 }
 
 TEST(HookRunnerTest, SecretsInTheAgentsEnvironmentReachTheHookBlank) {
-  TempDir dir;
+  TempDir dir("baton-hooks");
   ASSERT_TRUE(dir.ok());
   const std::string out = dir.File("secrets.txt");
   setenv("BATON_RESTAPI_AUTH_TOKEN", "s3cret-token", 1);
