@@ -60,6 +60,7 @@ ClusterStore::ClusterStore(Dcs& dcs, std::string cluster, std::string node, int 
       prefix_(Prefix(cluster)),
       node_(std::move(node)),
       ttl_seconds_(ttl_seconds),
+      lease_ttl_seconds_(ttl_seconds),
       clock_(clock) {}
 
 Result<ClusterView> ClusterStore::Load() {
@@ -135,6 +136,7 @@ Status ClusterStore::RefreshSession() {
   auto lease = dcs_.GrantLease(ttl_seconds_);
   if (!lease.ok()) return lease.status();
   lease_ = *lease;
+  lease_ttl_seconds_ = ttl_seconds_;
   last_renewal_sent_ = sent;
   last_refresh_renewed_ = false;
   return Status::Ok();

@@ -88,6 +88,8 @@ class ClusterStore {
   Status RefreshSession();
   bool has_session() const { return lease_ != 0; }
   LeaseId lease() const { return lease_; }
+  // The TTL the current lease was granted with (a new TTL applies only from the next lease).
+  int lease_ttl_seconds() const { return lease_ttl_seconds_; }
   // False when the last successful refresh had to grant a new lease (the old one had ended,
   // and with it any leader key on it).
   bool last_refresh_renewed() const { return last_refresh_renewed_; }
@@ -144,6 +146,7 @@ class ClusterStore {
   const std::string prefix_;
   const std::string node_;
   int ttl_seconds_;
+  int lease_ttl_seconds_;
   bool ttl_changed_ = false;
   const Clock& clock_;
   LeaseId lease_ = 0;

@@ -26,14 +26,15 @@ Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock)
       hooks_(config_.hooks, config_.cluster_name, config_.node_name) {}
 
 TimePoint Agent::LeaseDeadline() const {
-  return store_.last_renewal_sent() + std::chrono::seconds(config_.timing.ttl_seconds) -
+  // The TTL of the lease actually held: after a TTL change, the old lease still has the old one.
+  return store_.last_renewal_sent() + std::chrono::seconds(store_.lease_ttl_seconds()) -
          LeaseMargin();
 }
 
 Duration Agent::LeaseMargin() const {
   // Room for clock-rate differences and the time the renewal took to arrive at etcd.
   return std::min<Duration>(std::chrono::seconds(1),
-                            std::chrono::seconds(config_.timing.ttl_seconds) / 4);
+                            std::chrono::seconds(store_.lease_ttl_seconds()) / 4);
 }
 
 Agent::Tick Agent::RunOnce() {

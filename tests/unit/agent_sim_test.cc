@@ -507,5 +507,24 @@ TEST_F(AgentSimTest, RestartAndReinitAreCarriedOutAndReportedOnTheMember) {
   EXPECT_TRUE(leader.instance.state.running);
 }
 
+TEST_F(AgentSimTest, ANewLeaseTtlFromTheDynamicConfigIsAdoptedWithoutLosingTheKey) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  const LeaseId old_lease = View().leader->lease;
+  ClusterStore admin(dcs_, "sim", "", 10, clock_);
+  ASSERT_TRUE(*admin.ReplaceConfig(View().config_text, {{"timing.ttl", "4"}}));
+  Rounds(30);  // 15 s: past the old 10 s lease, which nobody renews any more
+  ASSERT_EQ(LeaderIndex(), leader);
+  EXPECT_NE(View().leader->lease, old_lease);
+  EXPECT_EQ(View().members.size(), 3u);
+  // The new, shorter lease is the one that counts: a dead leader is replaced within it.
+  for (auto& node : nodes_) node->instance.state.lsn = nodes_[leader]->instance.state.lsn;
+  Rounds(1);
+  const std::vector<bool> alive = Kill(leader);
+  Rounds(12, alive);  // 6 s: the old 10 s TTL would still hold the key
+  EXPECT_NE(LeaderIndex(), leader);
+  EXPECT_EQ(Primaries(), 1);
+}
+
 }  // namespace
 }  // namespace baton
