@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -195,7 +196,9 @@ AdminReply RunAdminVerb(const ApiSecurity& security, const std::string& authoriz
   } catch (const nlohmann::json::exception& e) {
     return ErrorReply(400, fmt::format("bad request body: {}", e.what()));
   } catch (const std::exception& e) {
-    return ErrorReply(500, fmt::format("internal error: {}", e.what()));
+    // The details go to the log only: they may say more about this host than a client needs.
+    spdlog::error("REST API: admin verb failed: {}", e.what());
+    return ErrorReply(500, "internal error");
   }
 }
 

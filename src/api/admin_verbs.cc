@@ -70,7 +70,8 @@ void AddAdminVerbs(RestApi& api, Dcs& dcs, const Config& config, const Clock& cl
   api.AddAdminVerb("POST", "/failover", [=](const nlohmann::json& body) {
     const std::string to = Text(body, "to");
     if (to.empty()) return Refusal(InvalidArgument("'to' names the node to promote"));
-    auto plan = admin().Failover(to, Flag(body, "allow_data_loss"), by);
+    constexpr double kFailoverTimeoutSeconds = 60;  // as the CLI's default --timeout
+    auto plan = admin().Failover(to, Flag(body, "allow_data_loss"), kFailoverTimeoutSeconds, by);
     if (!plan.ok()) return Refusal(plan.status());
     nlohmann::json reply = plan->request.ToJson();
     reply["lost_bytes"] = plan->lost_bytes;

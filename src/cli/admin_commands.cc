@@ -112,6 +112,8 @@ int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& opti
       return kExitOk;
     }
     std::cout << fmt::format("Switchover from {} to {} requested.\n", from, plan->target);
+    // The leader judges again with its live view and may pick another replica: follow its pick.
+    std::string chosen = plan->target;
     const auto started = std::chrono::steady_clock::now();
     auto elapsed = [&] {
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -128,7 +130,8 @@ int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& opti
         return kExitFailure;
       }
       const std::string leader = view.leader ? view.leader->name : "";
-      const MemberInfo* new_leader = view.Member(plan->target);
+      if (view.switchover && view.switchover->handing_over) chosen = view.switchover->to;
+      const MemberInfo* new_leader = view.Member(chosen);
       const MemberInfo* old_leader = view.Member(from);
       if (view.switchover && view.switchover->handing_over) {
         stage(fmt::format("{} stopped cleanly at checkpoint {}; leader key handed to {}", from,
@@ -136,19 +139,19 @@ int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& opti
       } else if (leader == from) {
         stage(fmt::format("{} is stopping cleanly", from));
       }
-      if (leader != plan->target || new_leader == nullptr || new_leader->role != "primary") {
+      if (leader != chosen || new_leader == nullptr || new_leader->role != "primary") {
         return std::nullopt;
       }
-      stage(fmt::format("{} promoted: leader on timeline {}", plan->target, new_leader->timeline));
+      stage(fmt::format("{} promoted: leader on timeline {}", chosen, new_leader->timeline));
       if (old_leader == nullptr || old_leader->role != "replica" ||
           old_leader->state != "running") {
         return std::nullopt;
       }
       stage(fmt::format(
-          "{} follows {}{}", from, plan->target,
+          "{} follows {}{}", from, chosen,
           old_leader->rejoined.empty() ? " without a rewind" : " after " + old_leader->rejoined));
       std::cout << fmt::format("Switchover done in {:.2f} s: {} is the leader.\n", elapsed(),
-                               plan->target);
+                               chosen);
       return kExitOk;
     });
   });
@@ -157,7 +160,7 @@ int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& opti
 int FailoverCommand(const ClusterTarget& target, const std::string& to, bool allow_data_loss,
                     double timeout_seconds) {
   return WithAdmin(target, [&](Connected& c, ClusterAdmin& admin) {
-    auto plan = admin.Failover(to, allow_data_loss, OperatorName());
+    auto plan = admin.Failover(to, allow_data_loss, timeout_seconds, OperatorName());
     if (!plan.ok()) return ReportFailure(plan.status().WithContext("failover refused"));
     std::cout << fmt::format("Manual failover to {} requested ({}).\n", to,
                              plan->lost_bytes == 0
@@ -325,16 +328,18 @@ int ConfigEditCommand(const ClusterTarget& target) {
     auto view = admin.Load();
     if (!view.ok()) return ReportFailure(view.status());
     const DynamicSettings before = view->Settings();
-    const std::string path =
-        (std::filesystem::temp_directory_path() / fmt::format("baton-config-{}.yaml", getpid()))
-            .string();
-    {
-      std::ofstream out(path);
-      out << "# Dynamic settings of cluster " << c.cluster << ", one 'key: value' per line.\n"
-          << "# Allowed: timing.ttl, timing.loop_wait, timing.primary_start_timeout,\n"
-          << "# timing.maximum_lag_on_failover, postgresql.parameters.<name>.\n"
-          << SettingsText(before);
-    }
+    // A private file (mkstemp: new, mode 0600), never one someone prepared in /tmp.
+    std::string path = (std::filesystem::temp_directory_path() / "baton-config-XXXXXX").string();
+    const int fd = mkstemp(path.data());
+    if (fd < 0) return ReportFailure(Internal("cannot create a temporary file to edit"));
+    const std::string initial =
+        "# Dynamic settings of cluster " + c.cluster + ", one 'key: value' per line.\n" +
+        "# Allowed: timing.ttl, timing.loop_wait, timing.primary_start_timeout,\n" +
+        "# timing.maximum_lag_on_failover, postgresql.parameters.<name>.\n" + SettingsText(before);
+    const bool written =
+        write(fd, initial.data(), initial.size()) == static_cast<ssize_t>(initial.size());
+    close(fd);
+    if (!written) return ReportFailure(Internal("cannot write the temporary file to edit"));
     const char* editor = getenv("VISUAL") != nullptr ? getenv("VISUAL") : getenv("EDITOR");
     const std::string command = fmt::format("{} '{}'", editor != nullptr ? editor : "vi", path);
     const int status = std::system(command.c_str());

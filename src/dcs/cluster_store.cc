@@ -97,6 +97,7 @@ Result<ClusterView> ClusterStore::Load() {
       }
     } else if (key == kSwitchover) {
       view.switchover = SwitchoverRequest::FromJson(kv.value);
+      view.switchover_text = kv.value;
     } else if (key == kFailover) {
       view.failover = FailoverRequest::FromJson(kv.value);
     } else if (key.rfind(kActions, 0) == 0) {
@@ -210,11 +211,17 @@ Status ClusterStore::EndSwitchover() {
   return dcs_.Delete(prefix_ + kSwitchover);
 }
 
-Result<bool> ClusterStore::HandOver(const SwitchoverRequest& request, int64_t to_lease) {
-  if (Status s = dcs_.Put(prefix_ + kSwitchover, JsonText(request.ToJson()), 0); !s.ok()) {
-    return s;
-  }
-  return dcs_.PutIfValue(prefix_ + kLeader, node_, request.to, to_lease);
+Result<bool> ClusterStore::CancelSwitchover(const std::string& expected_text) {
+  return dcs_.DeleteIfValue(prefix_ + kSwitchover, expected_text);
+}
+
+Result<bool> ClusterStore::HandOver(const SwitchoverRequest& request, int64_t to_lease,
+                                    const std::string& expected_text) {
+  return dcs_.PutAllIfValues(
+      {KeyValue{.key = prefix_ + kSwitchover, .value = expected_text},
+       KeyValue{.key = prefix_ + kLeader, .value = node_}},
+      {KeyValue{.key = prefix_ + kSwitchover, .value = JsonText(request.ToJson())},
+       KeyValue{.key = prefix_ + kLeader, .value = request.to, .lease = to_lease}});
 }
 
 Status ClusterStore::RequestFailover(const FailoverRequest& request) {

@@ -55,6 +55,7 @@ struct ClusterView {
   std::string config_text;              // /config as stored ("" when absent), for compare-and-swap
   std::vector<nlohmann::json> history;  // oldest first
   std::optional<SwitchoverRequest> switchover;
+  std::string switchover_text;  // as stored ("" when absent; set even when malformed)
   std::optional<FailoverRequest> failover;
   std::map<std::string, NodeAction> actions;    // node name -> its pending verb
   std::map<std::string, nlohmann::json> nodes;  // every registered node (see RegisterNode)
@@ -122,10 +123,14 @@ class ClusterStore {
   // Operator requests. Request* fail (false) when one of the same kind is already pending.
   Result<bool> RequestSwitchover(const SwitchoverRequest& request);
   Status EndSwitchover();
-  // The leader's half of a switchover, with its server stopped at `request.checkpoint`: records
-  // the hand-over, then moves the leader key to `to` on `to_lease` in one transaction (only
-  // while it still names this node). false = this node no longer held the key.
-  Result<bool> HandOver(const SwitchoverRequest& request, int64_t to_lease);
+  // Deletes the switchover request only if it still reads `expected_text`.
+  Result<bool> CancelSwitchover(const std::string& expected_text);
+  // The leader's half of a switchover, with its server stopped at `request.checkpoint`: in one
+  // transaction, records the hand-over and moves the leader key to `request.to` on `to_lease`,
+  // only while the key names this node and the request still reads `expected_text` (not
+  // cancelled meanwhile). false = one of them changed.
+  Result<bool> HandOver(const SwitchoverRequest& request, int64_t to_lease,
+                        const std::string& expected_text);
   Status RequestFailover(const FailoverRequest& request);
   Status EndFailover();
   Result<bool> RequestAction(const std::string& node, const NodeAction& action);

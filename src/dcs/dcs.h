@@ -55,6 +55,10 @@ class Dcs {
   // Transaction: put only if the key exists with exactly `expected` as its value.
   virtual Result<bool> PutIfValue(const std::string& key, const std::string& expected,
                                   const std::string& value, LeaseId lease) = 0;
+  // Transaction: every put in `puts` (value and lease), only if every key in `expected` holds
+  // exactly its value. false = one of them did not.
+  virtual Result<bool> PutAllIfValues(const std::vector<KeyValue>& expected,
+                                      const std::vector<KeyValue>& puts) = 0;
   // Transaction without writes: true when the key holds `value` and is attached to `lease`.
   virtual Result<bool> Holds(const std::string& key, const std::string& value, LeaseId lease) = 0;
   // Transaction: delete only if the key holds exactly `expected`.

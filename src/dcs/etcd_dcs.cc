@@ -258,6 +258,14 @@ Result<bool> EtcdDcs::PutIfValue(const std::string& key, const std::string& expe
   return RunTxn(txn);
 }
 
+Result<bool> EtcdDcs::PutAllIfValues(const std::vector<KeyValue>& expected,
+                                     const std::vector<KeyValue>& puts) {
+  pb::TxnRequest txn;
+  for (const KeyValue& kv : expected) AddValueEquals(&txn, kv.key, kv.value);
+  for (const KeyValue& kv : puts) AddPut(txn.add_success(), kv.key, kv.value, kv.lease);
+  return RunTxn(txn);
+}
+
 Result<bool> EtcdDcs::Holds(const std::string& key, const std::string& value, LeaseId lease) {
   pb::TxnRequest txn;
   AddValueEquals(&txn, key, value);

@@ -139,6 +139,23 @@ Result<bool> MemoryDcs::PutIfValue(const std::string& key, const std::string& ex
   });
 }
 
+Result<bool> MemoryDcs::PutAllIfValues(const std::vector<KeyValue>& expected,
+                                       const std::vector<KeyValue>& puts) {
+  return Mutate([&](Events* events) -> Result<bool> {
+    for (const KeyValue& kv : expected) {
+      auto it = keys_.find(kv.key);
+      if (it == keys_.end() || it->second.value != kv.value) return false;
+    }
+    for (const KeyValue& kv : puts) {  // all or nothing, as in etcd
+      if (kv.lease != 0 && leases_.count(kv.lease) == 0) return NotFound("lease not found");
+    }
+    for (const KeyValue& kv : puts) {
+      if (Status s = PutLocked(kv.key, kv.value, kv.lease, events); !s.ok()) return s;
+    }
+    return true;
+  });
+}
+
 Result<bool> MemoryDcs::Holds(const std::string& key, const std::string& value, LeaseId lease) {
   return Mutate([&](Events*) -> Result<bool> {
     auto it = keys_.find(key);

@@ -41,7 +41,10 @@ std::optional<SwitchoverRequest> SwitchoverRequest::FromJson(const std::string& 
 }
 
 nlohmann::json FailoverRequest::ToJson() const {
-  return {{"to", to}, {"allow_data_loss", allow_data_loss}, {"requested_by", requested_by}};
+  return {{"to", to},
+          {"allow_data_loss", allow_data_loss},
+          {"requested_by", requested_by},
+          {"expires_unix", expires_unix}};
 }
 
 std::optional<FailoverRequest> FailoverRequest::FromJson(const std::string& text) {
@@ -52,6 +55,7 @@ std::optional<FailoverRequest> FailoverRequest::FromJson(const std::string& text
     r.to = j.value("to", "");
     r.allow_data_loss = j.value("allow_data_loss", false);
     r.requested_by = j.value("requested_by", "");
+    r.expires_unix = j.value("expires_unix", 0.0);
     if (r.to.empty()) return std::nullopt;
     return r;
   } catch (const nlohmann::json::exception&) {

@@ -35,6 +35,7 @@ struct FailoverRequest {
   std::string to;
   bool allow_data_loss = false;
   std::string requested_by;
+  double expires_unix = 0;  // wall-clock seconds after which agents ignore it
 
   nlohmann::json ToJson() const;
   static std::optional<FailoverRequest> FromJson(const std::string& text);

@@ -312,11 +312,21 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
     case Step::kRestart: {
       const bool leader =
           observed.cluster.leader && observed.cluster.leader->name == config_.node_name;
-      if (leader) {
-        if (Status s = lease_valid(); !s.ok()) return s;
+      if (!leader) {
+        if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
+        return instance_.Start(PgRole::kReplica, decision.upstream);
       }
+      // As for any start as primary: the lease must hold before, and still after (a slow stop
+      // or crash recovery can outlast it while another node takes over).
+      if (Status s = lease_valid(); !s.ok()) return s;
       if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
-      return instance_.Start(leader ? PgRole::kPrimary : PgRole::kReplica, decision.upstream);
+      if (Status s = lease_valid(); !s.ok()) return s.WithContext("stopping took past the lease");
+      Status started = instance_.Start(PgRole::kPrimary, std::nullopt);
+      if (Status s = lease_valid(); !s.ok()) {
+        (void)instance_.Stop(StopMode::kImmediate);
+        return s.WithContext("restart as primary took past the lease deadline; stopped it");
+      }
+      return started;
     }
     case Step::kReload:
       return instance_.Reconfigure(config_.pg_parameters);
@@ -352,20 +362,35 @@ Status Agent::HandOver(const Decision& decision, const Observation& observed) {
   if (target == nullptr || !observed.cluster.switchover) {
     return Aborted("the switchover target or request vanished");
   }
+  // Any failure from here on ends the request (recorded with its reason): retrying would cost
+  // another outage each time.
+  auto give_up = [&](Status why) {
+    RecordRoleChange("switchover-refused",
+                     "switchover to " + target->name + " failed: " + why.ToString());
+    (void)store_.EndSwitchover();
+    return why;
+  };
+  // A checkpoint first leaves the shutdown checkpoint little to write, so the stop is short.
+  if (Status s = instance_.Checkpoint(); !s.ok()) return give_up(s);
   // A clean (fast) shutdown: every connected standby receives all WAL up to and including the
   // shutdown checkpoint before the server exits.
-  if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
+  if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return give_up(s);
   const InstanceState stopped = instance_.Probe();
   if (!stopped.clean_shutdown) {
-    return Internal("postgres did not shut down cleanly; the switchover is not safe");
+    return give_up(Internal("postgres did not shut down cleanly; the switchover is not safe"));
+  }
+  if (clock_.Now() >= lease_deadline_) {
+    return give_up(FailedPrecondition("the leader lease may have ended while stopping"));
   }
   SwitchoverRequest request = *observed.cluster.switchover;
   request.to = target->name;
   request.handing_over = true;
   request.checkpoint = stopped.lsn;
-  auto moved = store_.HandOver(request, target->lease);
-  if (!moved.ok()) return moved.status();
-  if (!*moved) return Aborted("the leader key no longer named this node");
+  auto moved = store_.HandOver(request, target->lease, observed.cluster.switchover_text);
+  if (!moved.ok()) return give_up(moved.status());
+  if (!*moved) {
+    return give_up(Aborted("the request was cancelled or the key changed hands meanwhile"));
+  }
   spdlog::info("switchover: stopped at checkpoint {}, leader key handed to {}",
                stopped.lsn.ToString(), target->name);
   previous_leader_ = target->name;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <random>
 
+#include "core/wall_time.h"
 #include "ha/switchover.h"
 
 namespace baton {
@@ -63,6 +64,10 @@ Result<SwitchoverPlan> ClusterAdmin::Switchover(const std::string& to, double at
         fmt::format("a switchover is already pending (from {}); `baton switchover --cancel` first",
                     view->switchover->from));
   }
+  if (!view->switchover_text.empty()) {
+    return FailedPrecondition(
+        "etcd holds a malformed switchover record; `baton switchover --cancel` removes it");
+  }
   const MemberInfo* leader = view->LeaderMember();
   if (leader == nullptr || leader->role != "primary" || leader->state != "running") {
     return FailedPrecondition(
@@ -90,15 +95,21 @@ Result<SwitchoverPlan> ClusterAdmin::Switchover(const std::string& to, double at
 Status ClusterAdmin::CancelSwitchover() {
   auto view = Load();
   if (!view.ok()) return view.status();
-  if (!view->switchover) return FailedPrecondition("no switchover is pending");
-  if (view->switchover->handing_over) {
+  if (view->switchover_text.empty()) return FailedPrecondition("no switchover is pending");
+  if (view->switchover && view->switchover->handing_over) {
     return FailedPrecondition("the switchover is already under way and cannot be cancelled");
   }
-  return store_.EndSwitchover();
+  // Only the request as read: if the leader started the hand-over meanwhile, it stands.
+  auto cancelled = store_.CancelSwitchover(view->switchover_text);
+  if (!cancelled.ok()) return cancelled.status();
+  if (!*cancelled) {
+    return FailedPrecondition("the switchover got under way meanwhile and cannot be cancelled");
+  }
+  return Status::Ok();
 }
 
 Result<FailoverPlan> ClusterAdmin::Failover(const std::string& to, bool allow_data_loss,
-                                            const std::string& by) {
+                                            double timeout_seconds, const std::string& by) {
   auto view = Load();
   if (!view.ok()) return view.status();
   if (view->leader) {
@@ -112,7 +123,7 @@ Result<FailoverPlan> ClusterAdmin::Failover(const std::string& to, bool allow_da
     return FailedPrecondition(fmt::format("{} is {}: it cannot be promoted", to, candidate.state));
   }
   FailoverPlan plan;
-  plan.request = {to, allow_data_loss, by};
+  plan.request = {to, allow_data_loss, by, UnixNow() + timeout_seconds};
   plan.candidate_lsn = candidate.lsn;
   plan.leader_lsn = view->last_leader ? view->last_leader->lsn : Lsn{};
   for (const auto& [name, member] : view->members) {

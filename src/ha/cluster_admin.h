@@ -39,7 +39,9 @@ class ClusterAdmin {
                                     const std::string& by);
   Status CancelSwitchover();
   // Manual failover while no leader serves. Refuses when it would lose WAL unless allowed.
-  Result<FailoverPlan> Failover(const std::string& to, bool allow_data_loss, const std::string& by);
+  // Agents ignore the request once `timeout_seconds` have passed.
+  Result<FailoverPlan> Failover(const std::string& to, bool allow_data_loss, double timeout_seconds,
+                                const std::string& by);
   Status CancelFailover();
   // Restart, reload or reinit one node; returns the request (its id shows in the result).
   Result<NodeAction> RequestAction(const std::string& node, NodeVerb verb, bool pending_only,

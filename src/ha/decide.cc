@@ -109,16 +109,17 @@ Decision DecideSwitchoverLeader(const Observation& o, const SwitchoverRequest& r
     return end(fmt::format("switchover requested from {}, but {} is the leader: cancelled",
                            request.from, o.self));
   }
-  const SwitchoverChoice choice =
-      ChooseSwitchoverTarget(o.cluster, o.self, o.instance.replication, o.instance.lsn, request,
-                             o.timing.maximum_lag_on_failover);
-  if (choice.target.empty()) return end("switchover refused: " + choice.refusal);
+  // A scheduled switchover is judged at its time, not before.
   if (request.at_unix > o.wall_now_unix) {
     return Do({Step::kRenewLeader},
               fmt::format("leader; switchover to {} scheduled in {:.0f} s",
                           request.to.empty() ? "the best replica" : request.to,
                           request.at_unix - o.wall_now_unix));
   }
+  const SwitchoverChoice choice =
+      ChooseSwitchoverTarget(o.cluster, o.self, o.instance.replication, o.instance.lsn, request,
+                             o.timing.maximum_lag_on_failover);
+  if (choice.target.empty()) return end("switchover refused: " + choice.refusal);
   const MemberInfo* target = o.cluster.Member(choice.target);
   auto upstream = UpstreamOf(*target);
   if (!upstream) return end(fmt::format("switchover refused: {} has no address", choice.target));
@@ -228,8 +229,10 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
     }
     // A primary that shut down cleanly before the leader's timeline began (a switchover) has
     // nothing the leader lacks: it follows the new timeline as it is.
-    const bool behind_switch_point =
-        inst.clean_shutdown && inst.lsn < leader_member->timeline_start;
+    // Only for the timeline right after its own: further timelines may have forked earlier.
+    const bool behind_switch_point = inst.clean_shutdown &&
+                                     leader_member->timeline == inst.timeline + 1 &&
+                                     inst.lsn < leader_member->timeline_start;
     if (older_timeline && !behind_switch_point) {
       return Do({Step::kRewind, Step::kStartReplica},
                 fmt::format("on timeline {} while leader {} is on {}: rewinding, then following",
@@ -270,6 +273,14 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
                              : fmt::format("replica of {}, not streaming yet", leader.name));
 }
 
+// A manual failover request counts while it has not expired and names a live member (a
+// request for a node that died meanwhile must not hold back an automatic failover).
+bool ManualFailoverPending(const Observation& o) {
+  const auto& request = o.cluster.failover;
+  return request && request->expires_unix > o.wall_now_unix &&
+         o.cluster.Member(request->to) != nullptr;
+}
+
 // The operator named the next leader: it takes over, the others wait for it.
 Decision DecideManualFailover(const Observation& o, const FailoverRequest& request) {
   const InstanceState& inst = o.instance;
@@ -290,7 +301,7 @@ Decision DecideManualFailover(const Observation& o, const FailoverRequest& reque
 
 Decision RankWithoutLeader(const Observation& o) {
   const InstanceState& inst = o.instance;
-  if (o.cluster.failover) return DecideManualFailover(o, *o.cluster.failover);
+  if (ManualFailoverPending(o)) return DecideManualFailover(o, *o.cluster.failover);
   if (!inst.data_present) return Wait("no leader to clone from");
   if (!inst.running) {
     return Do({Step::kStartReplica}, "no leader: starting read-only to learn this node's position");
@@ -362,13 +373,19 @@ Decision DecideWithoutLeader(const Observation& o) {
 // promotes or repoints PostgreSQL. Agents keep observing and publishing.
 Decision DecidePaused(const Observation& o) {
   const bool leader = o.cluster.leader && o.cluster.leader->name == o.self;
+  const auto& switchover = o.cluster.switchover;
+  if (leader && switchover && switchover->handing_over && switchover->to == o.self &&
+      o.instance.accepting && o.instance.role == PgRole::kReplica) {
+    // A hand-over under way finishes: the old leader is already down.
+    return DecideSwitchoverCandidate(o, *switchover);
+  }
   if (leader) {
     return Do({Step::kRenewLeader},
               o.instance.running ? "cluster paused: leader keeps its key, no automatic actions"
                                  : "cluster paused: postgres is down and is not restarted");
   }
   if (!o.cluster.leader) {
-    if (o.cluster.failover) return DecideManualFailover(o, *o.cluster.failover);
+    if (ManualFailoverPending(o)) return DecideManualFailover(o, *o.cluster.failover);
     return Wait("cluster paused: no leader, and no automatic failover until `baton resume`");
   }
   return Wait("cluster paused: no automatic actions");
@@ -387,6 +404,10 @@ Decision DecideNodeAction(const Observation& o, const NodeAction& action) {
   switch (action.verb) {
     case NodeVerb::kRestart: {
       if (!inst.data_present) return refuse("restart refused: the data directory is empty");
+      if (leader && !(inst.accepting && inst.role == PgRole::kPrimary)) {
+        // Its server is still becoming the primary (promotion, hand-over, crash recovery).
+        return refuse("restart refused: the leader is not running as primary yet; try again");
+      }
       if (action.pending_only && inst.running && inst.pending_restart.empty()) {
         return Do({Step::kEndAction}, "restart skipped: no setting waits for a restart");
       }

@@ -72,6 +72,8 @@ class Instance {
   // when given). Returns once it accepts connections.
   virtual Status Start(PgRole role, const std::optional<Upstream>& upstream) = 0;
   virtual Status Stop(StopMode mode) = 0;
+  // CHECKPOINT on the running server (so that a shutdown right after has little left to write).
+  virtual Status Checkpoint() = 0;
   // Ends recovery; returns once the server is writable.
   virtual Status Promote() = 0;
   // Points a running replica at a new upstream with a reload, not a restart.

@@ -296,6 +296,12 @@ Status PostgresInstance::Stop(StopMode mode) {
       fmt::format("postgres (pid {}) did not stop within {:.0f} s", pid, Seconds(kStopTimeout)));
 }
 
+Status PostgresInstance::Checkpoint() {
+  PgConnection* conn = Connection();
+  if (conn == nullptr) return Unavailable("cannot connect to run CHECKPOINT");
+  return conn->Execute("CHECKPOINT");
+}
+
 Status PostgresInstance::Bootstrap() {
   std::error_code ec;
   fs::create_directories(config_.data_dir, ec);

@@ -30,6 +30,7 @@ class PostgresInstance final : public Instance {
   Status Reconfigure(const std::map<std::string, std::string>& parameters) override;
   Status Start(PgRole role, const std::optional<Upstream>& upstream) override;
   Status Stop(StopMode mode) override;
+  Status Checkpoint() override;
   Status Promote() override;
   Status Follow(const Upstream& upstream) override;
   Status Rewind(const Upstream& upstream) override;

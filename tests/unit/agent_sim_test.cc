@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "core/wall_time.h"
 #include "dcs/memory_dcs.h"
 #include "fake_instance.h"
 #include "ha/agent.h"
@@ -462,7 +463,8 @@ TEST_F(AgentSimTest, AManualFailoverPromotesTheNamedNodeEvenWhilePaused) {
   const std::vector<bool> alive = Kill(dead);
   Rounds(30, alive);
   EXPECT_EQ(Primaries(), 0);
-  ASSERT_TRUE(admin.RequestFailover({nodes_[chosen]->config.node_name, true, "test"}).ok());
+  ASSERT_TRUE(
+      admin.RequestFailover({nodes_[chosen]->config.node_name, true, "test", UnixNow() + 60}).ok());
   Rounds(4, alive);
   EXPECT_EQ(Primaries(), 1);
   EXPECT_EQ(LeaderIndex(), chosen);

@@ -224,5 +224,95 @@ TEST(DecideTest, PromotionIsNeverDecidedWithoutEtcd) {
   EXPECT_TRUE(Decide(o).idle());
 }
 
+TEST(DecideTest, ACleanlyStoppedPrimaryFollowsTheNextTimelineWithoutARewind) {
+  Observation o = Follower();  // leader node2 on timeline 2, this node stopped on timeline 1
+  o.instance.running = o.instance.accepting = false;
+  o.instance.clean_shutdown = true;
+  o.instance.lsn = Lsn{700};  // its shutdown checkpoint
+  o.cluster.members["node2"].timeline_start = Lsn{750};
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kStartReplica});
+  // Timeline 3 may have forked from timeline 1 earlier than that: pg_rewind decides.
+  o.cluster.members["node2"].timeline = 3;
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRewind, Step::kStartReplica}));
+  // Past the switch point it holds WAL the leader never had.
+  o.cluster.members["node2"].timeline = 2;
+  o.instance.lsn = Lsn{760};
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRewind, Step::kStartReplica}));
+}
+
+// node2 leads as primary; node1 and node3 stream from it.
+Observation LeaderWithSwitchover(const SwitchoverRequest& request) {
+  Observation o = Follower();
+  o.self = "node2";
+  o.instance.role = PgRole::kPrimary;
+  o.instance.lsn = Lsn{900};
+  o.instance.timeline = 2;
+  o.cluster.members["node1"] = Replica("node1", 900);
+  o.instance.replication = {{"node1", "streaming", Lsn{900}, 0}};
+  o.cluster.switchover = request;
+  o.wall_now_unix = 1000;
+  return o;
+}
+
+TEST(DecideTest, AScheduledSwitchoverIsJudgedAtItsTimeNotBefore) {
+  SwitchoverRequest request;
+  request.from = "node2";
+  request.to = "node1";
+  request.at_unix = 2000;
+  Observation o = LeaderWithSwitchover(request);
+  o.instance.replication.clear();  // node1 is not streaming right now
+  Decision d = Decide(o);
+  EXPECT_EQ(d.steps, std::vector<Step>{Step::kRenewLeader}) << d.reason;
+  EXPECT_NE(d.reason.find("scheduled"), std::string::npos) << d.reason;
+  o.wall_now_unix = 2000;  // at its time, the target must be fit
+  d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kRenewLeader, Step::kRefuseSwitchover}));
+  EXPECT_NE(d.reason.find("not streaming"), std::string::npos) << d.reason;
+  o.instance.replication = {{"node1", "streaming", Lsn{900}, 0}};
+  d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kRenewLeader, Step::kHandOver})) << d.reason;
+  EXPECT_EQ(d.upstream->name, "node1");
+}
+
+TEST(DecideTest, AHandOverUnderWayFinishesEvenIfTheClusterIsPaused) {
+  SwitchoverRequest request;
+  request.from = "node0";
+  request.to = "node1";
+  request.handing_over = true;
+  request.checkpoint = Lsn{400};
+  Observation o = Leaderless(500);  // node1, a replica that received past the checkpoint
+  o.leaderless_since.reset();
+  o.cluster.leader = LeaderKey{"node1", 1, 1};
+  o.cluster.switchover = request;
+  o.cluster.paused = true;
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRenewLeader, Step::kPromote}));
+}
+
+TEST(DecideTest, AnOperatorRestartOfALeaderThatIsNotYetPrimaryIsRefused) {
+  Observation o = Leaderless(500);
+  o.leaderless_since.reset();
+  o.cluster.leader = LeaderKey{"node1", 1, 1};
+  o.cluster.actions["node1"] = NodeAction{NodeVerb::kRestart, "id", false, "t"};
+  o.instance.accepting = false;  // still starting (or promoting)
+  Decision d = Decide(o);
+  EXPECT_EQ(d.steps, std::vector<Step>{Step::kRefuseAction}) << d.reason;
+  o.instance.accepting = true;
+  o.instance.role = PgRole::kPrimary;
+  d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kRenewLeader, Step::kRestart, Step::kEndAction}));
+}
+
+TEST(DecideTest, AManualFailoverForADeadOrExpiredRequestDoesNotHoldBackAFailover) {
+  Observation o = Leaderless(500);
+  o.wall_now_unix = 1000;
+  o.cluster.members["node2"] = Replica("node2", 400);
+  o.cluster.failover = FailoverRequest{"node2", false, "t", 1060};
+  EXPECT_TRUE(Decide(o).idle());     // node2 was named: node1 waits for it
+  o.cluster.failover->to = "node9";  // not a member (died meanwhile)
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kAcquireLeader, Step::kPromote}));
+  o.cluster.failover = FailoverRequest{"node2", false, "t", 999};  // expired
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kAcquireLeader, Step::kPromote}));
+}
+
 }  // namespace
 }  // namespace baton

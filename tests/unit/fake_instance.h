@@ -66,6 +66,10 @@ class FakeInstance final : public Instance {
     state.running = state.accepting = state.streaming = false;
     return Status::Ok();
   }
+  Status Checkpoint() override {
+    calls.push_back("checkpoint");
+    return Status::Ok();
+  }
   Status Promote() override {
     calls.push_back("promote");
     if (during_promote) during_promote();

@@ -96,6 +96,39 @@ TEST(ClusterStoreTest, OneNodeWinsInitializeAndTheLeaderKey) {
   EXPECT_TRUE(*b.AcquireLeader());
 }
 
+TEST(ClusterStoreTest, AHandOverHappensOnlyIfTheRequestWasNotCancelledMeanwhile) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  ClusterStore a(dcs, "c", "a", 10, clock);
+  ClusterStore b(dcs, "c", "b", 10, clock);
+  ASSERT_TRUE(a.RefreshSession().ok());
+  ASSERT_TRUE(b.RefreshSession().ok());
+  ASSERT_TRUE(*a.AcquireLeader());
+  SwitchoverRequest request;
+  request.from = "a";
+  request.to = "b";
+  ASSERT_TRUE(*a.RequestSwitchover(request));
+  const std::string seen = a.Load()->switchover_text;
+  // An operator cancels between the leader's read and its hand-over.
+  ASSERT_TRUE(*b.CancelSwitchover(seen));
+  SwitchoverRequest handing = request;
+  handing.handing_over = true;
+  EXPECT_FALSE(*a.HandOver(handing, b.lease(), seen));
+  auto view = a.Load();
+  EXPECT_EQ(view->leader->name, "a");
+  EXPECT_FALSE(view->switchover.has_value());
+  // Not cancelled: the record and the key move together, the key onto b's lease.
+  ASSERT_TRUE(*a.RequestSwitchover(request));
+  const std::string again = a.Load()->switchover_text;
+  EXPECT_TRUE(*a.HandOver(handing, b.lease(), again));
+  view = a.Load();
+  EXPECT_EQ(view->leader->name, "b");
+  EXPECT_EQ(view->leader->lease, b.lease());
+  EXPECT_TRUE(view->switchover->handing_over);
+  // A cancel that read the old text no longer removes the hand-over.
+  EXPECT_FALSE(*b.CancelSwitchover(again));
+}
+
 TEST(ClusterStoreTest, LeaderChangesAreUrgentMemberUpdatesAreNot) {
   SimulatedClock clock;
   MemoryDcs dcs(clock);
