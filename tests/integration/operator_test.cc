@@ -21,7 +21,12 @@ class OperatorTest : public ::testing::Test {
     cluster_ = SuiteCluster::Start(ShortLeaseOptions());
     if (!cluster_) return;
     // Restart every agent with hooks and an admin token; each adopts its running PostgreSQL.
-    for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
+    for (size_t i = 0; i < cluster_->nodes.size(); ++i) RestartAgent(i, {});
+  }
+
+  // Restarts node i's agent with the suite's hooks and admin token, plus `extra` settings.
+  static void RestartAgent(size_t i, const std::map<std::string, std::string>& extra) {
+    {
       LocalNode& node = cluster_->nodes[i];
       const std::string log = HookLog(i);
       const std::string hook =
@@ -30,14 +35,25 @@ class OperatorTest : public ::testing::Test {
           log + " && echo >> " + log;
       kill(node.agent_pid, SIGKILL);
       ASSERT_TRUE(WaitForExit(node.agent_pid, seconds(10)));
-      ASSERT_TRUE(cluster_
-                      ->StartAgent(i, {{"BATON_HOOKS_ON_START", hook},
-                                       {"BATON_HOOKS_ON_ROLE_CHANGE", hook},
-                                       {"BATON_HOOKS_ON_FAILOVER", hook},
-                                       {"BATON_RESTAPI_AUTH_TOKEN", kToken}})
-                      .ok());
-      ASSERT_TRUE(PollUntil(seconds(30), [&] { return HttpStatus(node, "/liveness") == 200; }));
+      std::map<std::string, std::string> env = {{"BATON_HOOKS_ON_START", hook},
+                                                {"BATON_HOOKS_ON_ROLE_CHANGE", hook},
+                                                {"BATON_HOOKS_ON_FAILOVER", hook},
+                                                {"BATON_RESTAPI_AUTH_TOKEN", kToken}};
+      env.insert(extra.begin(), extra.end());
+      ASSERT_TRUE(cluster_->StartAgent(i, env).ok());
+      const std::string base = extra.count("BATON_RESTAPI_CERTFILE") ? "https://" : "http://";
+      ASSERT_TRUE(PollUntil(seconds(30), [&] { return AgentLive(i, base); }))
+          << node.name << " did not come back";
     }
+  }
+
+  // /liveness answers 200 over `scheme` ("http://" or "https://", certificate not verified).
+  static bool AgentLive(size_t i, const std::string& scheme) {
+    httplib::Client client(scheme + "127.0.0.1:" + std::to_string(cluster_->nodes[i].api_port));
+    client.enable_server_certificate_verification(false);
+    client.set_connection_timeout(2);
+    auto res = client.Get("/liveness");
+    return res && res->status == 200;
   }
 
   static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
@@ -360,6 +376,46 @@ TEST_F(OperatorTest, AdminRestCallsWithoutCredentialsChangeNothing) {
   ASSERT_TRUE(cluster);
   EXPECT_EQ(cluster->body.find(kToken), std::string::npos);
   EXPECT_EQ(Baton({"status", "--json"}).output.find(kToken), std::string::npos);
+}
+
+TEST_F(OperatorTest, WithACertificateTheApiServesHttpsOnlyAndReloadWorks) {
+  const size_t node = (Leader() + 1) % 3;
+  const std::string cert = cluster_->dir + "/api-cert.pem";
+  const std::string key = cluster_->dir + "/api-key.pem";
+  auto made =
+      RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
+                  "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                 {}, seconds(60));
+  ASSERT_TRUE(made.ok() && made->exit_code == 0) << (made.ok() ? made->output : "");
+  RestartAgent(node, {{"BATON_RESTAPI_CERTFILE", cert}, {"BATON_RESTAPI_KEYFILE", key}});
+
+  httplib::Client https("https://127.0.0.1:" + std::to_string(cluster_->nodes[node].api_port));
+  https.set_ca_cert_path(cert.c_str());
+  auto health = https.Get("/health");
+  ASSERT_TRUE(health) << "no HTTPS answer";
+  EXPECT_EQ(health->status, 200);
+  EXPECT_NE(HttpStatus(cluster_->nodes[node], "/health"), 200) << "plain HTTP still answers";
+  const std::string bearer = std::string("Bearer ") + kToken;
+  auto reload =
+      https.Post("/reload", httplib::Headers{{"Authorization", bearer}}, "", "application/json");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 202) << reload->body;
+  const std::string id = nlohmann::json::parse(reload->body).value("id", "");
+  EXPECT_TRUE(PollUntil(seconds(20), [&] {
+    const ClusterView view = LoadView(*cluster_);
+    const MemberInfo* m = view.Member(cluster_->nodes[node].name);
+    return m != nullptr && m->last_action && m->last_action->id == id && m->last_action->ok;
+  })) << "the reload requested over HTTPS was not reported done";
+
+  // The CLI's reload of every member.
+  const CommandResult all = Baton({"reload"});
+  EXPECT_EQ(all.exit_code, 0) << all.output;
+  for (const auto& n : cluster_->nodes) {
+    EXPECT_NE(all.output.find("reload " + n.name + ": rewrote postgresql.conf"), std::string::npos)
+        << all.output;
+  }
+  RestartAgent(node, {});  // back to plain HTTP for the other tests
 }
 
 }  // namespace
