@@ -67,6 +67,7 @@ void WriteLoad::Loop() {
       auto connected = PgConnection::Connect(dsn_);
       if (!connected.ok()) {
         ++failed_;
+        RecordError(false);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // retry pace, not a wait
         continue;
       }
@@ -74,18 +75,34 @@ void WriteLoad::Loop() {
     }
     const int64_t id = next_id++;
     auto rows = conn->Query(insert_prefix + std::to_string(id) +
-                            ", current_setting('cluster_name')) RETURNING node");
+                            ", current_setting('cluster_name')) RETURNING node,"
+                            " inet_server_addr()::text || ':' || inet_server_port(),"
+                            " pg_current_wal_insert_lsn()::text");
     if (rows.ok() && rows->size() == 1) {
+      const PgRow& row = rows->front();
       std::lock_guard lock(mu_);
-      acked_.push_back({id, std::chrono::steady_clock::now(), rows->front()[0].value_or("")});
+      acked_.push_back({id, std::chrono::steady_clock::now(), row[0].value_or(""),
+                        row[1].value_or(""), Lsn::Parse(row[2].value_or("")).value_or(Lsn{})});
     } else if (conn->healthy()) {
       ++failed_;  // refused (e.g. read-only): certainly not committed
+      RecordError(false);
       conn.reset();
     } else {
       ++unknown_;  // the connection broke: the commit may or may not have happened
+      RecordError(true);
       conn.reset();
     }
   }
+}
+
+void WriteLoad::RecordError(bool unknown) {
+  std::lock_guard lock(mu_);
+  errors_.push_back({std::chrono::steady_clock::now(), unknown});
+}
+
+std::vector<WriteLoad::Error> WriteLoad::Errors() const {
+  std::lock_guard lock(mu_);
+  return errors_;
 }
 
 std::vector<WriteLoad::Ack> WriteLoad::Acked() const {

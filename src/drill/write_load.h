@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/lsn.h"
 #include "core/status.h"
 
 namespace baton {
@@ -35,10 +36,20 @@ class WriteLoad {
 
   struct Ack {
     int64_t id;
-    TimePoint at;      // steady clock, when the commit returned
-    std::string node;  // the server's cluster_name, "<cluster>/<node>"
+    TimePoint at;        // steady clock, when the commit returned
+    std::string node;    // the server's cluster_name, "<cluster>/<node>"
+    std::string server;  // the server's address, "host:port" (any cluster manager's nodes)
+    Lsn lsn;             // the server's WAL insert position at the write
+  };
+  // A write that was not acknowledged: refused (failed) or cut off mid-commit (unknown), or a
+  // connection attempt that failed.
+  struct Error {
+    TimePoint at;
+    bool unknown = false;
   };
   std::vector<Ack> Acked() const;
+  std::vector<Error> Errors() const;
+  const std::string& table() const { return table_; }
   size_t acked_count() const;
   size_t failed() const { return failed_; }
   size_t unknown() const { return unknown_; }
@@ -48,6 +59,7 @@ class WriteLoad {
 
  private:
   void Loop();
+  void RecordError(bool unknown);
 
   const std::string dsn_;
   const std::string table_;
@@ -55,6 +67,7 @@ class WriteLoad {
   std::thread thread_;
   mutable std::mutex mu_;
   std::vector<Ack> acked_;
+  std::vector<Error> errors_;
   std::atomic<size_t> failed_{0};
   std::atomic<size_t> unknown_{0};
 };

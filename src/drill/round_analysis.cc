@@ -1,0 +1,113 @@
+#include "drill/round_analysis.h"
+
+#include <algorithm>
+#include <map>
+
+namespace baton {
+
+namespace {
+
+double Since(TimePoint start, TimePoint t) {
+  return std::chrono::duration<double>(t - start).count();
+}
+
+struct Span {
+  TimePoint first;
+  TimePoint last;
+};
+
+}  // namespace
+
+RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint started,
+                           TimePoint fault_at, TimePoint ended, Duration bucket) {
+  RoundAnalysis r;
+  r.fault_seconds = Since(started, fault_at);
+  std::vector<const WriteLoad::Ack*> acks;
+  std::vector<TimePoint> errors;
+  std::map<std::string, Lsn> last_surviving_lsn;  // per server
+  std::map<std::string, Lsn> last_lost_lsn;
+  for (const ClientRecord& c : clients) {
+    for (size_t i = 0; i < c.acks.size(); ++i) {
+      acks.push_back(&c.acks[i]);
+      const bool present = i < c.present.size() && c.present[i];
+      auto& last = present ? last_surviving_lsn[c.acks[i].server] : last_lost_lsn[c.acks[i].server];
+      last = std::max(last, c.acks[i].lsn);
+      r.lost += !present;
+    }
+    for (const auto& e : c.errors) errors.push_back(e.at);
+  }
+  std::sort(acks.begin(), acks.end(),
+            [](const WriteLoad::Ack* a, const WriteLoad::Ack* b) { return a->at < b->at; });
+  std::sort(errors.begin(), errors.end());
+  r.acked = acks.size();
+  for (const auto& [server, lost_lsn] : last_lost_lsn) {
+    const Lsn kept = last_surviving_lsn.count(server) ? last_surviving_lsn[server] : Lsn{};
+    if (lost_lsn > kept) r.lost_wal_bytes = std::max(r.lost_wal_bytes, lost_lsn.value - kept.value);
+  }
+
+  // Before and after the fault.
+  std::optional<TimePoint> last_before;
+  for (const auto* a : acks) {
+    if (a->at >= fault_at) break;
+    last_before = a->at;
+    r.old_primary = a->server;
+  }
+  if (!acks.empty()) r.new_primary = acks.back()->server;
+  for (const auto* a : acks) {
+    if (a->at >= fault_at && a->server != r.old_primary) {
+      r.promoted_seconds = Since(started, a->at);
+      break;
+    }
+  }
+  const auto first_error = std::lower_bound(errors.begin(), errors.end(), fault_at);
+  r.errors = static_cast<size_t>(errors.end() - first_error);
+  if (first_error == errors.end()) {
+    r.rto_seconds = 0;  // no client saw an outage
+  } else {
+    for (const auto* a : acks) {
+      if (a->at > *first_error) {
+        r.rto_seconds = Since(fault_at, a->at);
+        break;
+      }
+    }
+  }
+  TimePoint previous = last_before.value_or(fault_at);
+  for (const auto* a : acks) {
+    if (a->at < previous) continue;
+    r.gap_seconds = std::max(r.gap_seconds, Since(previous, a->at));
+    previous = a->at;
+  }
+  if (r.rto_seconds < 0) r.gap_seconds = std::max(r.gap_seconds, Since(previous, ended));
+
+  // Two servers acknowledging in overlapping time: each pair's overlap is one window.
+  std::map<std::string, Span> spans;
+  for (const auto* a : acks) {
+    auto [it, inserted] = spans.try_emplace(a->server, Span{a->at, a->at});
+    if (!inserted) it->second.last = a->at;
+  }
+  for (auto a = spans.begin(); a != spans.end(); ++a) {
+    for (auto b = std::next(a); b != spans.end(); ++b) {
+      const TimePoint from = std::max(a->second.first, b->second.first);
+      const TimePoint to = std::min(a->second.last, b->second.last);
+      if (to > from) {
+        ++r.dual_primary_windows;
+        r.dual_primary_seconds += Since(from, to);
+      }
+    }
+  }
+
+  const auto buckets = static_cast<size_t>((ended - started) / bucket) + 1;
+  r.buckets.resize(buckets);
+  for (size_t i = 0; i < buckets; ++i) {
+    r.buckets[i].start_seconds = std::chrono::duration<double>(bucket * i).count();
+  }
+  auto index = [&](TimePoint t) {
+    return std::min(buckets - 1,
+                    static_cast<size_t>(std::max(Duration::zero(), t - started) / bucket));
+  };
+  for (const auto* a : acks) ++r.buckets[index(a->at)].writes;
+  for (TimePoint e : errors) ++r.buckets[index(e)].errors;
+  return r;
+}
+
+}  // namespace baton

@@ -1,0 +1,54 @@
+// RoundAnalysis: what one drill round did to its clients, computed from their acknowledgments
+// and errors alone, so it measures any cluster (baton's or not) the way an application sees it.
+//
+//   RTO        fault to the first write acknowledged after the outage began (0 when no client
+//              saw an error: no outage)
+//   write gap  the longest stretch without any acknowledged write, from the last before the fault
+//   lost       acknowledged writes missing on the final primary (rows, and WAL bytes between the
+//              last surviving and the last lost acknowledgment on the same server)
+//   dual-primary windows  two servers acknowledging writes in overlapping time
+// Pure: no clock, no I/O. Thread-safe (stateless).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "drill/write_load.h"
+
+namespace baton {
+
+struct ClientRecord {
+  std::vector<WriteLoad::Ack> acks;
+  std::vector<bool> present;  // per ack: found on the final primary afterwards
+  std::vector<WriteLoad::Error> errors;
+};
+
+struct Bucket {
+  double start_seconds = 0;  // since the round started
+  size_t writes = 0;
+  size_t errors = 0;
+};
+
+struct RoundAnalysis {
+  std::string old_primary;       // server ("host:port") of the last acknowledgment before the fault
+  std::string new_primary;       // server of the last acknowledgment of the round
+  double fault_seconds = 0;      // since the round started
+  double promoted_seconds = -1;  // first acknowledgment by another server than old_primary
+  double rto_seconds = -1;       // -1: writes never came back
+  double gap_seconds = 0;
+  size_t acked = 0;
+  size_t errors = 0;  // after the fault
+  size_t lost = 0;
+  uint64_t lost_wal_bytes = 0;
+  size_t dual_primary_windows = 0;
+  double dual_primary_seconds = 0;
+  std::vector<Bucket> buckets;  // writes and errors per `bucket` interval, for plots
+};
+
+RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint started,
+                           TimePoint fault_at, TimePoint ended,
+                           Duration bucket = std::chrono::milliseconds(100));
+
+}  // namespace baton
