@@ -7,6 +7,7 @@
 
 #include "cli/local_cluster.h"
 #include "dcs/requests.h"
+#include "drill/drill.h"
 
 namespace baton {
 
@@ -46,6 +47,19 @@ int RemoveCommand(const ClusterTarget& target, const std::string& node);
 int ConfigShowCommand(const ClusterTarget& target, bool json);
 int ConfigSetCommand(const ClusterTarget& target, const std::vector<std::string>& assignments);
 int ConfigEditCommand(const ClusterTarget& target);
+
+struct DrillCommandOptions {
+  std::string demo_dir;       // a local baton demo: every fault kind
+  std::string dsn;            // any cluster: --fault-command only
+  std::string fault;          // kill-node | kill-postgres | stop-agent | pause-primary | switchover
+  std::string fault_command;  // shell command that faults BATON_DRILL_PRIMARY
+  std::string heal_command;   // shell command that undoes it, after each round
+  double hold_seconds = 0;    // how long the fault lasts before healing (pause-primary)
+  DrillOptions options;
+  bool json = false;
+  std::string plot_path;
+};
+int DrillCommand(const DrillCommandOptions& options);
 int DemoStartCommand(const LocalClusterOptions& options);
 int DemoStopCommand(const std::string& dir);
 

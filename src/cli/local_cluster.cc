@@ -212,8 +212,8 @@ void LocalCluster::KillNode(size_t index) {
   const pid_t agent = nodes.at(index).agent_pid;
   const pid_t postmaster = PostmasterPid(index);
   if (ProcessAlive(agent)) kill(agent, SIGKILL);
-  // postgres runs in its own session: its process group holds every backend and helper.
-  if (postmaster > 0 && ProcessAlive(postmaster)) kill(-postmaster, SIGKILL);
+  // Every PostgreSQL process: each backend runs in a session of its own.
+  for (pid_t pid : ProcessTree(postmaster)) kill(pid, SIGKILL);
   ReapIfChild(agent);
 }
 

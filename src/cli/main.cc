@@ -139,6 +139,42 @@ int main(int argc, char** argv) {
   AddClusterTarget(remove, remove_target);
   remove->add_option("NODE", remove_node, "The node to forget")->required();
 
+  baton::DrillCommandOptions drill_options;
+  auto* drill = app.add_subcommand(
+      "drill", "Fault the primary under write load and measure RTO, write gap, lost writes");
+  drill->add_option("--demo", drill_options.demo_dir, "A local demo's directory (every fault)");
+  drill->add_option("--dsn", drill_options.dsn,
+                    "libpq DSN of any cluster (multi-host, target_session_attrs=read-write)");
+  drill->add_option("--fault", drill_options.fault,
+                    "kill-node, kill-postgres, stop-agent, pause-primary or switchover");
+  drill->add_option("--fault-command", drill_options.fault_command,
+                    "Shell command that faults the primary ($BATON_DRILL_PRIMARY = host:port)");
+  drill->add_option("--heal-command", drill_options.heal_command,
+                    "Shell command run after each round to undo the fault");
+  drill
+      ->add_option("--hold", drill_options.hold_seconds,
+                   "Seconds the fault lasts before it is healed (pause-primary: default TTL + 2)")
+      ->check(CLI::NonNegativeNumber);
+  drill->add_option("--rounds", drill_options.options.rounds, "Rounds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  drill->add_option("--clients", drill_options.options.clients, "Concurrent writing clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  drill
+      ->add_option("--duration", drill_options.options.duration_seconds,
+                   "Least seconds of writes per round")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  drill
+      ->add_option("--timeout", drill_options.options.timeout_seconds,
+                   "Seconds writes may take to come back")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  drill->add_flag("--force", drill_options.options.force, "Run against an unhealthy cluster");
+  drill->add_flag("--json", drill_options.json, "Print JSON for scripts");
+  drill->add_option("--plot", drill_options.plot_path, "Write an SVG timeline to FILE");
+
   std::string check_path;
   auto* config = app.add_subcommand("config", "Config files, and the cluster's dynamic settings");
   config->require_subcommand(1);
@@ -209,6 +245,7 @@ int main(int argc, char** argv) {
     }
   }
   if (remove->parsed()) return baton::RemoveCommand(remove_target, remove_node);
+  if (drill->parsed()) return baton::DrillCommand(drill_options);
   if (config_show->parsed()) return baton::ConfigShowCommand(config_target, config_json);
   if (config_set->parsed()) return baton::ConfigSetCommand(config_target, assignments);
   if (config_edit->parsed()) return baton::ConfigEditCommand(config_target);

@@ -12,7 +12,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -175,6 +177,32 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
   }
   close(log_fd);
   return pid;
+}
+
+std::vector<pid_t> ProcessTree(pid_t pid) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; ppid follows the last ')'.
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t parent = 0;
+    if (rest >> state >> parent && state != 'Z') children[parent].push_back(std::stoi(name));
+  }
+  std::vector<pid_t> tree;
+  if (!ProcessAlive(pid)) return tree;
+  tree.push_back(pid);
+  for (size_t i = 0; i < tree.size(); ++i) {
+    for (pid_t child : children[tree[i]]) tree.push_back(child);
+  }
+  return tree;
 }
 
 bool ProcessAlive(pid_t pid) {

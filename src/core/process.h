@@ -49,6 +49,9 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
 
 // True when the process exists and is not a zombie.
 bool ProcessAlive(pid_t pid);
+// `pid` and every live process descended from it (from /proc). PostgreSQL's backends each run
+// in a session of their own, so a signal to the postmaster's process group misses them.
+std::vector<pid_t> ProcessTree(pid_t pid);
 // Collects the exit status of `pid` if it is our child and has exited. No-op otherwise.
 void ReapIfChild(pid_t pid);
 // Polls (reaping it if it is our child) until `pid` is gone or `timeout` passes. True when gone.

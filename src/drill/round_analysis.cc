@@ -59,25 +59,23 @@ RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint s
       break;
     }
   }
-  const auto first_error = std::lower_bound(errors.begin(), errors.end(), fault_at);
-  r.errors = static_cast<size_t>(errors.end() - first_error);
-  if (first_error == errors.end()) {
-    r.rto_seconds = 0;  // no client saw an outage
-  } else {
-    for (const auto* a : acks) {
-      if (a->at > *first_error) {
-        r.rto_seconds = Since(fault_at, a->at);
-        break;
-      }
-    }
-  }
+  r.errors =
+      static_cast<size_t>(errors.end() - std::lower_bound(errors.begin(), errors.end(), fault_at));
+  // The outage is the longest stretch without an acknowledgment, from the last one before the
+  // fault; it ends with the acknowledgment that closes it.
   TimePoint previous = last_before.value_or(fault_at);
   for (const auto* a : acks) {
-    if (a->at < previous) continue;
-    r.gap_seconds = std::max(r.gap_seconds, Since(previous, a->at));
+    if (a->at <= previous) continue;
+    if (Since(previous, a->at) > r.gap_seconds) {
+      r.gap_seconds = Since(previous, a->at);
+      r.rto_seconds = std::max(0.0, Since(fault_at, a->at));
+    }
     previous = a->at;
   }
-  if (r.rto_seconds < 0) r.gap_seconds = std::max(r.gap_seconds, Since(previous, ended));
+  if (Since(previous, ended) > r.gap_seconds) {  // writes never came back
+    r.gap_seconds = Since(previous, ended);
+    r.rto_seconds = -1;
+  }
 
   // Two servers acknowledging in overlapping time: each pair's overlap is one window.
   std::map<std::string, Span> spans;

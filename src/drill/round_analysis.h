@@ -1,9 +1,8 @@
 // RoundAnalysis: what one drill round did to its clients, computed from their acknowledgments
 // and errors alone, so it measures any cluster (baton's or not) the way an application sees it.
 //
-//   RTO        fault to the first write acknowledged after the outage began (0 when no client
-//              saw an error: no outage)
 //   write gap  the longest stretch without any acknowledged write, from the last before the fault
+//   RTO        fault to the acknowledgment that ended that longest stretch (the outage)
 //   lost       acknowledged writes missing on the final primary (rows, and WAL bytes between the
 //              last surviving and the last lost acknowledgment on the same server)
 //   dual-primary windows  two servers acknowledging writes in overlapping time

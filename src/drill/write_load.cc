@@ -76,7 +76,7 @@ void WriteLoad::Loop() {
     const int64_t id = next_id++;
     auto rows = conn->Query(insert_prefix + std::to_string(id) +
                             ", current_setting('cluster_name')) RETURNING node,"
-                            " inet_server_addr()::text || ':' || inet_server_port(),"
+                            " host(inet_server_addr()) || ':' || inet_server_port(),"
                             " pg_current_wal_insert_lsn()::text");
     if (rows.ok() && rows->size() == 1) {
       const PgRow& row = rows->front();

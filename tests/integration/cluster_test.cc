@@ -282,6 +282,7 @@ TEST(CliTest, EveryVerbHasHelp) {
                                                                              {"reload"},
                                                                              {"reinit"},
                                                                              {"remove"},
+                                                                             {"drill"},
                                                                              {"config", "show"},
                                                                              {"config", "set"},
                                                                              {"config", "edit"},

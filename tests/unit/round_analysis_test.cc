@@ -43,6 +43,16 @@ TEST(RoundAnalysisTest, FailoverMeasuresRtoGapLossesAndTheNewPrimary) {
   EXPECT_EQ(r.buckets[11].errors, 1u);
 }
 
+TEST(RoundAnalysisTest, AStragglerAcknowledgedAmidTheFirstErrorsDoesNotEndTheOutage) {
+  ClientRecord c;
+  c.acks = {Ack(1, 0, "A", 1), Ack(2, 1000, "A", 2), Ack(3, 1010, "A", 3), Ack(4, 2500, "B", 9)};
+  c.present = {true, true, true, true};
+  c.errors = {{At(1005), true}, {At(1500), false}};
+  const RoundAnalysis r = AnalyzeRound({c}, kStart, At(1000), At(2600));
+  EXPECT_NEAR(r.rto_seconds, 1.5, 1e-9);  // not 0.01: the ack at 1010 came from the dying A
+  EXPECT_NEAR(r.gap_seconds, 1.49, 1e-9);
+}
+
 TEST(RoundAnalysisTest, NoErrorMeansNoOutageAndOverlappingServersAreADualPrimaryWindow) {
   ClientRecord one, two;
   for (int i = 0; i < 10; ++i) one.acks.push_back(Ack(i, i * 100, "A", 100 * i));
@@ -50,7 +60,8 @@ TEST(RoundAnalysisTest, NoErrorMeansNoOutageAndOverlappingServersAreADualPrimary
   one.present = std::vector<bool>(one.acks.size(), true);
   two.present = std::vector<bool>(two.acks.size(), true);
   const RoundAnalysis r = AnalyzeRound({one, two}, kStart, At(450), At(1000));
-  EXPECT_EQ(r.rto_seconds, 0);
+  EXPECT_NEAR(r.rto_seconds, 0.05, 1e-9);  // the next write after the fault, as always
+  EXPECT_NEAR(r.gap_seconds, 0.1, 1e-9);
   EXPECT_EQ(r.dual_primary_windows, 1u);
   EXPECT_NEAR(r.dual_primary_seconds, 0.4, 1e-9);  // both acknowledged from 500 to 900
 }

@@ -1,0 +1,92 @@
+// `baton drill`: fault the primary of a live cluster under write load, round after round, and
+// report RTO, write gap, errors, losses and dual-primary windows (table, JSON, SVG).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cli/cluster_connection.h"
+#include "cli/commands.h"
+#include "core/json_text.h"
+#include "drill/drill.h"
+#include "drill/drill_report.h"
+#include "drill/write_load.h"
+
+namespace baton {
+
+int DrillCommand(const DrillCommandOptions& o) {
+  if (o.demo_dir.empty() == o.dsn.empty()) {
+    return ReportFailure(InvalidArgument(
+        "say which cluster: --demo DIR (a local baton demo) or --dsn DSN (any cluster)"));
+  }
+  if (o.fault.empty() == o.fault_command.empty()) {
+    return ReportFailure(InvalidArgument("give --fault KIND or --fault-command CMD (one of them)"));
+  }
+  if (!o.fault.empty() && o.demo_dir.empty()) {
+    return ReportFailure(InvalidArgument(
+        "--fault needs --demo DIR (the drill acts on its processes); with --dsn use "
+        "--fault-command"));
+  }
+  std::optional<LocalCluster> cluster;
+  DrillTarget target;
+  target.dsn = o.dsn;
+  if (!o.demo_dir.empty()) {
+    auto loaded = LocalCluster::Load(o.demo_dir);
+    if (!loaded.ok()) return ReportFailure(loaded.status().WithContext("--demo"));
+    cluster = std::move(loaded).value();
+    std::vector<std::pair<std::string, int>> hosts;
+    for (const auto& n : cluster->nodes) hosts.emplace_back("127.0.0.1", n.pg_port);
+    target.dsn = MultiHostDsn(hosts, "postgres", LocalCluster::kSuperuserPassword);
+    target.cluster = &*cluster;
+  }
+  double hold_seconds = o.hold_seconds;
+  if (o.fault == "pause-primary" && hold_seconds == 0) {
+    // Longer than the lease, so the cluster must fail over while the old primary is frozen.
+    auto config = LoadConfigFile(cluster->nodes.front().config_path, ProcessEnvironment());
+    if (!config.ok()) return ReportFailure(config.status());
+    hold_seconds = config->timing.ttl_seconds + 2;
+  }
+  const Duration pause =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hold_seconds));
+  std::unique_ptr<Fault> fault;
+  if (!o.fault.empty()) {
+    auto made = MakeLocalClusterFault(o.fault, *cluster, pause);
+    if (!made.ok()) return ReportFailure(made.status());
+    fault = std::move(made).value();
+  } else {
+    fault = MakeCommandFault(o.fault_command, o.heal_command, pause);
+  }
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto progress = [tty](const std::string& line) {
+    if (tty) {
+      std::cerr << "\r\033[K" << line << std::flush;
+    } else {
+      std::cerr << line << "\n";
+    }
+  };
+  Drill drill(target, *fault, o.options, progress);
+  if (Status s = drill.CheckHealthy(std::chrono::seconds(10)); !s.ok()) {
+    return ReportFailure(s.WithContext("drill refused"));
+  }
+  const std::vector<DrillRound> rounds = drill.Run();
+  if (tty) std::cerr << "\r\033[K" << std::flush;
+  if (o.json) {
+    std::cout << JsonText(DrillJson(rounds), 2) << "\n";
+  } else {
+    std::cout << DrillTable(rounds);
+  }
+  if (!o.plot_path.empty()) {
+    std::ofstream out(o.plot_path, std::ios::trunc);
+    out << DrillSvg(rounds);
+    if (!out.flush()) return ReportFailure(Internal("cannot write " + o.plot_path));
+    if (!o.json) std::cout << "Timeline written to " << o.plot_path << "\n";
+  }
+  for (const auto& r : rounds) {
+    if (!r.failure.empty()) return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace baton
