@@ -50,6 +50,8 @@ int ConfigEditCommand(const ClusterTarget& target);
 
 struct DrillCommandOptions {
   std::string demo_dir;       // a local baton demo: every fault kind
+  std::string config_path;    // a baton cluster through a node's config: switchover
+  std::string baton_binary;   // this program, for `baton switchover`
   std::string dsn;            // any cluster: --fault-command only
   std::string fault;          // kill-node | kill-postgres | stop-agent | pause-primary | switchover
   std::string fault_command;  // shell command that faults BATON_DRILL_PRIMARY

@@ -15,22 +15,54 @@
 
 namespace baton {
 
+namespace {
+
+// A baton cluster found through a node's config file: a DSN over its members, with the file's
+// superuser credentials.
+Result<std::string> ClusterDsn(const std::string& config_path) {
+  auto config = LoadConfigFile(config_path, ProcessEnvironment());
+  if (!config.ok()) return config.status();
+  auto connected = Connect(ClusterTarget{config_path, "", ""});
+  if (std::holds_alternative<int>(connected)) {
+    return InvalidArgument("cannot reach the cluster it names");  // Connect said why
+  }
+  auto view = LoadView(std::get<Connected>(connected));
+  if (!view.ok()) return view.status();
+  std::vector<std::pair<std::string, int>> hosts;
+  for (const auto& [name, m] : view->members) {
+    auto address = HostPort::Parse(m.pg_address);
+    if (address.ok()) hosts.emplace_back(address->host, address->port);
+  }
+  if (hosts.empty()) return FailedPrecondition("no member of the cluster reports an address");
+  return MultiHostDsn(hosts, config->superuser.username, config->superuser.password);
+}
+
+}  // namespace
+
 int DrillCommand(const DrillCommandOptions& o) {
-  if (o.demo_dir.empty() == o.dsn.empty()) {
+  const int targets = !o.demo_dir.empty() + !o.config_path.empty() + !o.dsn.empty();
+  if (targets != 1) {
     return ReportFailure(InvalidArgument(
-        "say which cluster: --demo DIR (a local baton demo) or --dsn DSN (any cluster)"));
+        "say which cluster, once: --demo DIR (a local baton demo), -c FILE (a baton cluster) or "
+        "--dsn DSN (any cluster)"));
   }
   if (o.fault.empty() == o.fault_command.empty()) {
     return ReportFailure(InvalidArgument("give --fault KIND or --fault-command CMD (one of them)"));
   }
-  if (!o.fault.empty() && o.demo_dir.empty()) {
+  if (!o.fault.empty() && o.demo_dir.empty() &&
+      !(o.fault == "switchover" && !o.config_path.empty())) {
     return ReportFailure(InvalidArgument(
-        "--fault needs --demo DIR (the drill acts on its processes); with --dsn use "
-        "--fault-command"));
+        "--fault needs --demo DIR (the drill acts on its processes), except --fault switchover "
+        "with -c FILE; otherwise use --fault-command"));
   }
   std::optional<LocalCluster> cluster;
   DrillTarget target;
   target.dsn = o.dsn;
+  if (!o.config_path.empty()) {
+    auto dsn = ClusterDsn(o.config_path);
+    if (!dsn.ok()) return ReportFailure(dsn.status().WithContext("-c " + o.config_path));
+    target.dsn = *dsn;
+  }
   if (!o.demo_dir.empty()) {
     auto loaded = LocalCluster::Load(o.demo_dir);
     if (!loaded.ok()) return ReportFailure(loaded.status().WithContext("--demo"));
@@ -50,7 +82,10 @@ int DrillCommand(const DrillCommandOptions& o) {
   const Duration pause =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hold_seconds));
   std::unique_ptr<Fault> fault;
-  if (!o.fault.empty()) {
+  if (!o.config_path.empty() && o.fault == "switchover") {
+    fault = MakeCommandFault(fmt::format("'{}' switchover -c '{}'", o.baton_binary, o.config_path),
+                             "", pause);
+  } else if (!o.fault.empty()) {
     auto made = MakeLocalClusterFault(o.fault, *cluster, pause);
     if (!made.ok()) return ReportFailure(made.status());
     fault = std::move(made).value();

@@ -142,7 +142,10 @@ int main(int argc, char** argv) {
   baton::DrillCommandOptions drill_options;
   auto* drill = app.add_subcommand(
       "drill", "Fault the primary under write load and measure RTO, write gap, lost writes");
+  drill_options.baton_binary = SelfPath();
   drill->add_option("--demo", drill_options.demo_dir, "A local demo's directory (every fault)");
+  drill->add_option("-c,--config", drill_options.config_path,
+                    "A baton node's config file: its cluster (--fault switchover)");
   drill->add_option("--dsn", drill_options.dsn,
                     "libpq DSN of any cluster (multi-host, target_session_attrs=read-write)");
   drill->add_option("--fault", drill_options.fault,

@@ -45,6 +45,7 @@ Agent::Tick Agent::RunOnce() {
   o.tags = config_.tags;
   o.timing = config_.timing;
 
+  FenceIfLeasePassedUnseen();
   Status session = store_.RefreshSession();
   // Only renewing the lease that may hold the leader key extends the deadline; a new lease
   // holds no key until AcquireLeader wins one on it.
@@ -183,6 +184,30 @@ void Agent::AdoptDynamicConfig(const ClusterView& view) {
     if (Status s = instance_.Reconfigure(config_.pg_parameters); !s.ok()) {
       spdlog::warn("applying PostgreSQL parameters: {}", s.ToString());
     }
+  }
+}
+
+void Agent::FenceIfLeasePassedUnseen() {
+  bool writable = false;
+  {
+    std::lock_guard lock(mu_);
+    writable = snapshot_.instance.accepting && snapshot_.instance.role == PgRole::kPrimary;
+  }
+  if (!writable || lease_deadline_ == TimePoint{} || clock_.Now() < lease_deadline_) return;
+  // The agent was not looking (stalled, stopped, starved) while its lease ran out: another node
+  // may lead by now. Stop writing before anything else, even a quick etcd round trip, during
+  // which clients could commit writes the new primary never sees.
+  spdlog::warn("the leader lease deadline passed while this agent was stalled: fencing first");
+  const InstanceState before = instance_.Probe();
+  if (!before.accepting || before.role != PgRole::kPrimary) return;
+  if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) {
+    spdlog::error("fencing: {}", s.ToString());
+    return;
+  }
+  hooks_.Fire({"on_role_change", "primary", "replica", before.timeline,
+               "the leader lease deadline passed while the agent was stalled: fenced"});
+  if (Status s = instance_.Start(PgRole::kReplica, std::nullopt); !s.ok()) {
+    spdlog::error("restarting read-only after fencing: {}", s.ToString());
   }
 }
 

@@ -79,6 +79,9 @@ class Agent {
   // Deadline for the lease as last renewed: sent + TTL - margin.
   TimePoint LeaseDeadline() const;
 
+  // A writable primary whose lease deadline passed before this tick (the agent was stalled)
+  // stops at once (immediate stop, then read-only), before any etcd call.
+  void FenceIfLeasePassedUnseen();
   // Adopts the cluster's dynamic settings (new lease TTL, PostgreSQL parameters reloaded).
   void AdoptDynamicConfig(const ClusterView& view);
 

@@ -99,6 +99,14 @@ TEST_F(DrillTest, AnyClusterThroughADsnAndAFaultCommand) {
     EXPECT_EQ(round["lost_rows"], 0) << "a switchover lost acknowledged writes";
   }
   EXPECT_EQ(report["summary"]["rounds_measured"], 2);
+
+  // A baton cluster through a node's config file: the DSN comes from its members.
+  const CommandResult via_config =
+      Drill({"-c", cluster_->nodes[1].config_path, "--fault", "switchover", "--json"});
+  ASSERT_EQ(via_config.exit_code, 0) << via_config.output;
+  const nlohmann::json one = Report(via_config.output)["rounds"][0];
+  EXPECT_NE(one["old_primary"], one["new_primary"]) << one.dump();
+  EXPECT_EQ(one["lost_rows"], 0);
 }
 
 TEST_F(DrillTest, RefusesAnUnhealthyClusterAndBadInput) {
@@ -114,6 +122,7 @@ TEST_F(DrillTest, RefusesAnUnhealthyClusterAndBadInput) {
   EXPECT_EQ(Drill({"--demo", cluster_->dir, "--fault", "unplug-the-moon"}).exit_code, 2);
   EXPECT_EQ(Drill({"--dsn", Dsn(), "--fault", "kill-node"}).exit_code, 2);
   EXPECT_EQ(Drill({"--fault", "kill-node"}).exit_code, 2);
+  EXPECT_EQ(Drill({"-c", cluster_->nodes[0].config_path, "--fault", "kill-node"}).exit_code, 2);
 }
 
 }  // namespace

@@ -218,6 +218,16 @@ TEST(DecideTest, OnlyStateChangesMakeTheAgentLookAgainAtOnce) {
   EXPECT_TRUE((Decision{{Step::kFollow}, std::nullopt, ""}.ChangesState()));
 }
 
+TEST(DecideTest, APrimaryCutOffFromEtcdServesUntilItsLeaseDeadlineThenFences) {
+  Observation o = Leaderless(900);
+  o.dcs_reachable = false;
+  o.instance.role = PgRole::kPrimary;
+  o.lease_deadline = o.now + milliseconds(1);
+  EXPECT_TRUE(Decide(o).idle());
+  o.now += milliseconds(1);
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kFence});
+}
+
 TEST(DecideTest, PromotionIsNeverDecidedWithoutEtcd) {
   Observation o = Leaderless(900);
   o.dcs_reachable = false;
