@@ -47,6 +47,13 @@ int main(int argc, char** argv) {
   auto* agent = app.add_subcommand("agent", "Run the agent that manages this node's PostgreSQL");
   agent->add_option("-c,--config", agent_config, "This node's YAML config file")->required();
 
+  std::string watchdog_data_dir;
+  std::string watchdog_node;
+  auto* watchdog = app.add_subcommand("watchdog", "The agent's fencing watchdog (started by it)");
+  watchdog->group("");  // hidden: only the agent runs it
+  watchdog->add_option("--data-dir", watchdog_data_dir, "The data directory it fences")->required();
+  watchdog->add_option("--node", watchdog_node, "The node's name, for its log lines");
+
   baton::ClusterTarget status_target;
   bool status_json = false;
   double watch_seconds = 0;
@@ -229,6 +236,7 @@ int main(int argc, char** argv) {
   if (status->parsed() && status->count("--watch") && watch_seconds <= 0) watch_seconds = 2;
 
   if (agent->parsed()) return baton::AgentCommand(agent_config);
+  if (watchdog->parsed()) return baton::WatchdogCommand(watchdog_data_dir, watchdog_node);
   if (status->parsed()) return baton::StatusCommand(status_target, status_json, watch_seconds);
   if (history->parsed()) return baton::HistoryCommand(history_target, history_json);
   if (pause->parsed()) return baton::PauseCommand(pause_target, true);

@@ -179,6 +179,22 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
   return pid;
 }
 
+Result<pid_t> SpawnWithInput(const std::vector<std::string>& argv, int stdin_fd) {
+  auto image = PrepareExec(argv, {});
+  if (!image.ok()) return image.status();
+  const pid_t pid = fork();
+  if (pid < 0) return Internal(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    setsid();
+    dup2(stdin_fd, STDIN_FILENO);
+    // Descriptors opened without close-on-exec (a listening socket, say) must not outlive us
+    // in the child.
+    close_range(3, ~0U, 0);
+    ExecOrDie(image.value());
+  }
+  return pid;
+}
+
 std::vector<pid_t> ProcessTree(pid_t pid) {
   std::map<pid_t, std::vector<pid_t>> children;
   std::error_code ec;

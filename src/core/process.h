@@ -47,6 +47,10 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
                             const std::optional<RunAs>& run_as = std::nullopt,
                             const std::map<std::string, std::string>& extra_env = {});
 
+// Starts argv in a new session with `stdin_fd` as its standard input and our stdout and stderr
+// (so it logs where we do); no other descriptor of ours stays open in it. The caller reaps it.
+Result<pid_t> SpawnWithInput(const std::vector<std::string>& argv, int stdin_fd);
+
 // True when the process exists and is not a zombie.
 bool ProcessAlive(pid_t pid);
 // `pid` and every live process descended from it (from /proc). PostgreSQL's backends each run
