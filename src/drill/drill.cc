@@ -107,16 +107,31 @@ DrillRound Drill::RunRound(int number) {
     return round;
   }
   std::vector<std::unique_ptr<WriteLoad>> loads;
+  std::vector<std::unique_ptr<WriteLoad>> pinned;
   for (int c = 1; c <= options_.clients; ++c) {
     loads.push_back(std::make_unique<WriteLoad>(
         target_.dsn, fmt::format("baton_drill_{}_{}_{}", getpid(), number, c)));
-    if (Status s = loads.back()->Prepare(std::chrono::seconds(30)); !s.ok()) {
-      round.failure = "creating the clients' tables: " + s.message();
-      return round;
+  }
+  for (size_t p = 0; p < options_.pinned_dsns.size(); ++p) {
+    WriteLoadOptions o;
+    o.prepare_dsn = target_.dsn;
+    o.pinned = true;
+    o.pace = std::chrono::milliseconds(10);
+    pinned.push_back(std::make_unique<WriteLoad>(
+        options_.pinned_dsns[p], fmt::format("baton_drill_{}_{}_p{}", getpid(), number, p + 1), o));
+  }
+  for (auto* group : {&loads, &pinned}) {
+    for (auto& load : *group) {
+      if (Status s = load->Prepare(std::chrono::seconds(30)); !s.ok()) {
+        round.failure = "creating the clients' tables: " + s.message();
+        return round;
+      }
     }
   }
   const TimePoint started = std::chrono::steady_clock::now();
-  for (auto& load : loads) load->Start();
+  for (auto* group : {&loads, &pinned}) {
+    for (auto& load : *group) load->Start();
+  }
   auto acked = [&] {
     size_t n = 0;
     for (const auto& load : loads) n += load->acked_count();
@@ -136,6 +151,8 @@ DrillRound Drill::RunRound(int number) {
   Status injected = fault_.Inject(primary->server);
   bool healed = false;
   bool back = false;
+  const bool back_after_heal = options_.back_after_heal && fault_.hold() > Duration::zero();
+  TimePoint healed_at = fault_at;
   auto last_report = fault_at;
   while (injected.ok() && SecondsSince(fault_at) < options_.timeout_seconds) {
     const bool held = std::chrono::steady_clock::now() - fault_at >= fault_.hold();
@@ -143,9 +160,12 @@ DrillRound Drill::RunRound(int number) {
     // (restarting a killed node earlier would undo the fault before the cluster reacted).
     if (held && !healed && (back || fault_.hold() > Duration::zero())) {
       healed = true;
+      healed_at = std::chrono::steady_clock::now();
       if (Status s = fault_.Heal(); !s.ok()) round.failure = "healing: " + s.message();
     }
-    back = back || WritesBack(loads, fault_at);
+    if (!back_after_heal || healed) {
+      back = back || WritesBack(loads, back_after_heal ? healed_at : fault_at);
+    }
     if (back && held && SecondsSince(started) >= options_.duration_seconds) break;
     if (std::chrono::steady_clock::now() - last_report >= std::chrono::milliseconds(250)) {
       last_report = std::chrono::steady_clock::now();
@@ -160,13 +180,18 @@ DrillRound Drill::RunRound(int number) {
   while (back && SecondsSince(settle) < 1) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (auto& load : loads) load->Stop();
+  // The round ends when the writers are told to stop: stopping them one by one takes a while,
+  // and that while is no outage.
   const TimePoint ended = std::chrono::steady_clock::now();
+  for (auto* group : {&loads, &pinned}) {
+    for (auto& load : *group) load->Stop();
+  }
   if (!healed) {
     if (Status s = fault_.Heal(); !s.ok() && round.failure.empty()) {
       round.failure = "healing: " + s.message();
     }
   }
+  if (options_.after_heal) options_.after_heal();
   if (!injected.ok()) {
     round.failure = "injecting the fault: " + injected.message();
     return round;
@@ -196,18 +221,21 @@ DrillRound Drill::RunRound(int number) {
     round.timeline = final_primary->timeline;
   }
   std::vector<ClientRecord> records;
-  for (const auto& load : loads) {
-    ClientRecord record;
-    record.acks = load->Acked();
-    record.errors = load->Errors();
-    auto rows = conn->Query("SELECT id FROM " + load->table());
-    std::set<int64_t> present;
-    if (rows.ok()) {
-      for (const auto& row : *rows) present.insert(std::stoll(row[0].value_or("0")));
+  for (const auto* group : {&loads, &pinned}) {
+    for (const auto& load : *group) {
+      ClientRecord record;
+      record.pinned = group == &pinned;
+      record.acks = load->Acked();
+      record.errors = load->Errors();
+      auto rows = conn->Query("SELECT id FROM " + load->table());
+      std::set<int64_t> present;
+      if (rows.ok()) {
+        for (const auto& row : *rows) present.insert(std::stoll(row[0].value_or("0")));
+      }
+      for (const auto& ack : record.acks) record.present.push_back(present.count(ack.id) > 0);
+      records.push_back(std::move(record));
+      (void)conn->Execute("DROP TABLE IF EXISTS " + load->table());
     }
-    for (const auto& ack : record.acks) record.present.push_back(present.count(ack.id) > 0);
-    records.push_back(std::move(record));
-    (void)conn->Execute("DROP TABLE IF EXISTS " + load->table());
   }
   round.analysis = AnalyzeRound(records, started, fault_at, ended);
   return round;

@@ -29,6 +29,15 @@ struct DrillOptions {
   double duration_seconds = 5;   // the least each round writes for, fault included
   double timeout_seconds = 120;  // how long writes may take to come back
   bool force = false;            // run against a cluster that is not healthy
+  // One more client per DSN, pinned to that one server (drill/write_load.h): its acknowledged
+  // writes count for lost rows and dual-primary windows, not for the RTO and write gap.
+  std::vector<std::string> pinned_dsns;
+  // A fault with a hold is over only when healed: writes count as back once they flow after
+  // the heal (a partitioned primary may well serve its clients until it fences).
+  bool back_after_heal = false;
+  // Runs once the fault is healed and the writers stopped, before the acknowledged writes are
+  // looked up on the final primary (e.g. waiting until the cluster is whole again).
+  std::function<void()> after_heal;
 };
 
 struct DrillRound {
@@ -48,10 +57,11 @@ class Drill {
   Status CheckHealthy(Duration wait);
   // Runs every round; stops early when one cannot be measured.
   std::vector<DrillRound> Run();
-
- private:
+  // Runs round `number` of options.rounds alone: for a campaign that faults differently each
+  // round (one Drill per round). Rounds after the first start with a health check.
   DrillRound RunRound(int number);
 
+ private:
   const DrillTarget target_;
   Fault& fault_;
   const DrillOptions options_;

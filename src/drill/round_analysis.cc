@@ -1,5 +1,7 @@
 #include "drill/round_analysis.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
@@ -16,30 +18,41 @@ struct Span {
   TimePoint last;
 };
 
+// A writer: a server on one timeline (a server demoted and promoted again is another writer).
+std::string WriterOf(const WriteLoad::Ack& a) {
+  const std::string node = a.node.substr(a.node.find('/') + 1);
+  return fmt::format("{} ({}, timeline {})", node.empty() ? a.server : node, a.server, a.timeline);
+}
+
 }  // namespace
 
 RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint started,
                            TimePoint fault_at, TimePoint ended, Duration bucket) {
   RoundAnalysis r;
   r.fault_seconds = Since(started, fault_at);
-  std::vector<const WriteLoad::Ack*> acks;
+  std::vector<const WriteLoad::Ack*> acks;      // the clients that follow the primary
+  std::vector<const WriteLoad::Ack*> all_acks;  // pinned clients' too
   std::vector<TimePoint> errors;
   std::map<std::string, Lsn> last_surviving_lsn;  // per server
   std::map<std::string, Lsn> last_lost_lsn;
   for (const ClientRecord& c : clients) {
     for (size_t i = 0; i < c.acks.size(); ++i) {
-      acks.push_back(&c.acks[i]);
+      if (!c.pinned) acks.push_back(&c.acks[i]);
+      all_acks.push_back(&c.acks[i]);
       const bool present = i < c.present.size() && c.present[i];
       auto& last = present ? last_surviving_lsn[c.acks[i].server] : last_lost_lsn[c.acks[i].server];
       last = std::max(last, c.acks[i].lsn);
       r.lost += !present;
     }
-    for (const auto& e : c.errors) errors.push_back(e.at);
+    if (!c.pinned) {
+      for (const auto& e : c.errors) errors.push_back(e.at);
+    }
   }
-  std::sort(acks.begin(), acks.end(),
-            [](const WriteLoad::Ack* a, const WriteLoad::Ack* b) { return a->at < b->at; });
+  auto by_time = [](const WriteLoad::Ack* a, const WriteLoad::Ack* b) { return a->at < b->at; };
+  std::sort(acks.begin(), acks.end(), by_time);
+  std::sort(all_acks.begin(), all_acks.end(), by_time);
   std::sort(errors.begin(), errors.end());
-  r.acked = acks.size();
+  r.acked = all_acks.size();
   for (const auto& [server, lost_lsn] : last_lost_lsn) {
     const Lsn kept = last_surviving_lsn.count(server) ? last_surviving_lsn[server] : Lsn{};
     if (lost_lsn > kept) r.lost_wal_bytes = std::max(r.lost_wal_bytes, lost_lsn.value - kept.value);
@@ -75,12 +88,20 @@ RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint s
   if (Since(previous, ended) > r.gap_seconds) {  // writes never came back
     r.gap_seconds = Since(previous, ended);
     r.rto_seconds = -1;
+  } else if (r.errors == 0) {
+    // No client saw an error: no outage, whatever pause was longest; the next write ends it.
+    for (const auto* a : acks) {
+      if (a->at >= fault_at) {
+        r.rto_seconds = Since(fault_at, a->at);
+        break;
+      }
+    }
   }
 
-  // Two servers acknowledging in overlapping time: each pair's overlap is one window.
+  // Two writers acknowledging in overlapping time: each pair's overlap is one window.
   std::map<std::string, Span> spans;
-  for (const auto* a : acks) {
-    auto [it, inserted] = spans.try_emplace(a->server, Span{a->at, a->at});
+  for (const auto* a : all_acks) {
+    auto [it, inserted] = spans.try_emplace(WriterOf(*a), Span{a->at, a->at});
     if (!inserted) it->second.last = a->at;
   }
   for (auto a = spans.begin(); a != spans.end(); ++a) {
@@ -90,6 +111,7 @@ RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint s
       if (to > from) {
         ++r.dual_primary_windows;
         r.dual_primary_seconds += Since(from, to);
+        r.windows.push_back({a->first, b->first, Since(started, from), Since(started, to)});
       }
     }
   }

@@ -2,11 +2,15 @@
 // and errors alone, so it measures any cluster (baton's or not) the way an application sees it.
 //
 //   write gap  the longest stretch without any acknowledged write, from the last before the fault
-//   RTO        fault to the acknowledgment that ended that longest stretch (the outage)
+//   RTO        fault to the acknowledgment that ended that longest stretch (the outage); when no
+//              client saw an error after the fault (no outage), to the first acknowledgment
 //   lost       acknowledged writes missing on the final primary (rows, and WAL bytes between the
 //              last surviving and the last lost acknowledgment on the same server)
-//   dual-primary windows  two servers acknowledging writes in overlapping time
-// Pure: no clock, no I/O. Thread-safe (stateless).
+//   dual-primary windows  two writers (a server on a timeline) acknowledging writes in
+//              overlapping time
+// A pinned client (one that stays on one server) counts for the losses and the dual-primary
+// windows, not for the outage figures, which are what the applications following the primary
+// see. Pure: no clock, no I/O. Thread-safe (stateless).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +26,16 @@ struct ClientRecord {
   std::vector<WriteLoad::Ack> acks;
   std::vector<bool> present;  // per ack: found on the final primary afterwards
   std::vector<WriteLoad::Error> errors;
+  bool pinned = false;  // a client on one server only (WriteLoadOptions::pinned)
+};
+
+// Two writers that both acknowledged writes from `from_seconds` to `to_seconds` (since the round
+// started). A writer reads "node1 (10.0.0.21:5432, timeline 2)".
+struct DualPrimaryWindow {
+  std::string first;
+  std::string second;
+  double from_seconds = 0;
+  double to_seconds = 0;
 };
 
 struct Bucket {
@@ -43,6 +57,7 @@ struct RoundAnalysis {
   uint64_t lost_wal_bytes = 0;
   size_t dual_primary_windows = 0;
   double dual_primary_seconds = 0;
+  std::vector<DualPrimaryWindow> windows;
   std::vector<Bucket> buckets;  // writes and errors per `bucket` interval, for plots
 };
 

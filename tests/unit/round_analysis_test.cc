@@ -76,5 +76,58 @@ TEST(RoundAnalysisTest, WritesThatNeverComeBackHaveNoRtoAndTheGapRunsToTheEnd) {
   EXPECT_NEAR(r.gap_seconds, 4.9, 1e-9);
 }
 
+TEST(RoundAnalysisTest, APinnedClientCountsForLossesAndDualPrimariesNotForTheOutage) {
+  // The clients following the primary move from A to B at 2000; a client pinned to A keeps
+  // writing there until 2500 (A failed to fence), and those writes never reach B.
+  ClientRecord follower, pinned;
+  for (int i = 0; i < 10; ++i) follower.acks.push_back(Ack(i, i * 100, "A", 100 + i));
+  for (int i = 0; i < 5; ++i) follower.acks.push_back(Ack(10 + i, 2000 + i * 100, "B", 900 + i));
+  follower.present = std::vector<bool>(follower.acks.size(), true);
+  follower.errors = {{At(1200), true}};
+  pinned.pinned = true;
+  for (int i = 0; i < 26; ++i) pinned.acks.push_back(Ack(i, i * 100, "A", 100 + i));
+  pinned.present = std::vector<bool>(pinned.acks.size(), true);
+  for (int i = 19; i < 26; ++i) pinned.present[i] = false;  // 1900..2500 on A: lost
+  pinned.errors = {{At(2600), false}, {At(2700), false}};
+  const RoundAnalysis r = AnalyzeRound({follower, pinned}, kStart, At(950), At(2500));
+  EXPECT_EQ(r.old_primary, "A");
+  EXPECT_EQ(r.new_primary, "B");
+  EXPECT_NEAR(r.gap_seconds, 1.1, 1e-9);  // the followers' outage: 900 to 2000
+  EXPECT_NEAR(r.rto_seconds, 1.05, 1e-9);
+  EXPECT_EQ(r.errors, 1u);  // the pinned client's refusals are not the applications' errors
+  EXPECT_EQ(r.acked, 41u);
+  EXPECT_EQ(r.lost, 7u);
+  ASSERT_EQ(r.dual_primary_windows, 1u);
+  ASSERT_EQ(r.windows.size(), 1u);
+  EXPECT_EQ(r.windows[0].first, "A (A, timeline 0)");
+  EXPECT_EQ(r.windows[0].second, "B (B, timeline 0)");
+  EXPECT_NEAR(r.windows[0].from_seconds, 2.0, 1e-9);
+  EXPECT_NEAR(r.windows[0].to_seconds, 2.4, 1e-9);
+}
+
+TEST(RoundAnalysisTest, AServerPromotedAgainOnALaterTimelineIsAnotherWriter) {
+  // A writes on timeline 1, B on 2, then A again on 3: one after the other, no overlap.
+  ClientRecord c;
+  auto on = [](WriteLoad::Ack a, uint32_t timeline) {
+    a.timeline = timeline;
+    return a;
+  };
+  c.acks = {on(Ack(1, 0, "A", 1), 1),   on(Ack(2, 100, "A", 2), 1), on(Ack(3, 500, "B", 3), 2),
+            on(Ack(4, 600, "B", 4), 2), on(Ack(5, 900, "A", 5), 3), on(Ack(6, 1000, "A", 6), 3)};
+  c.present = std::vector<bool>(c.acks.size(), true);
+  c.errors = {{At(200), true}, {At(700), true}};
+  const RoundAnalysis r = AnalyzeRound({c}, kStart, At(150), At(1100));
+  EXPECT_EQ(r.dual_primary_windows, 0u);
+}
+
+TEST(RoundAnalysisTest, WithoutAnErrorTheRtoIsTheNextWriteWhateverPauseIsLongest) {
+  ClientRecord c;
+  c.acks = {Ack(1, 0, "A", 1), Ack(2, 100, "A", 2), Ack(3, 150, "A", 3), Ack(4, 400, "A", 4)};
+  c.present = {true, true, true, true};
+  const RoundAnalysis r = AnalyzeRound({c}, kStart, At(120), At(450));
+  EXPECT_NEAR(r.rto_seconds, 0.03, 1e-9);  // the write at 150, not the end of the longest pause
+  EXPECT_NEAR(r.gap_seconds, 0.25, 1e-9);
+}
+
 }  // namespace
 }  // namespace baton
