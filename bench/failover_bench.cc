@@ -3,14 +3,14 @@
 // to the first write acknowledged by the new primary (RTO), the write gap a client sees (last
 // acknowledgment by the old primary to first by the new), acknowledged rows lost, and client
 // errors. A killed node rejoins before the next round. Prints one line per round and a summary.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "cli/local_cluster.h"
 #include "core/process.h"
@@ -56,8 +56,9 @@ Result<Round> RunRound(LocalCluster& cluster, int number, Duration kill_delay, b
   const auto killed_at = std::chrono::steady_clock::now();
   round.killed_at = UtcTimestamp();
   if (switchover) {
-    auto result = RunCommand({cluster.baton_binary, "switchover", "-c", cluster.nodes[0].config_path},
-                             {}, std::chrono::seconds(90));
+    auto result =
+        RunCommand({cluster.baton_binary, "switchover", "-c", cluster.nodes[0].config_path}, {},
+                   std::chrono::seconds(90));
     if (!result.ok()) return result.status();
     if (result->exit_code != 0) return Internal("baton switchover failed: " + result->output);
   } else {
@@ -106,7 +107,9 @@ int Main(int argc, char** argv) {
   options.loop_wait_seconds = 1;
   options.retry_timeout_seconds = 1;
   options.dir = "/tmp/baton-bench-failover";
-  app.add_option("--rounds", rounds, "Rounds to run")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--rounds", rounds, "Rounds to run")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--ttl", options.ttl_seconds, "Leader lease TTL in seconds")
       ->capture_default_str()
       ->check(CLI::Range(2, 60));
@@ -119,13 +122,21 @@ int Main(int argc, char** argv) {
   bool switchover = false;
   app.add_flag("--switchover", switchover,
                "Fault = a planned `baton switchover` instead of kill -9 of the primary node");
+  std::string synchronous_mode = "off";
+  app.add_option("--synchronous-mode", synchronous_mode,
+                 "ha.synchronous_mode of the cluster (off, on, quorum)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "on", "quorum"}));
   CLI11_PARSE(app, argc, argv);
-  options.retry_timeout_seconds = std::min(options.retry_timeout_seconds, options.ttl_seconds / 2.0);
+  options.agent_env["BATON_HA_SYNCHRONOUS_MODE"] = synchronous_mode;
+  options.retry_timeout_seconds =
+      std::min(options.retry_timeout_seconds, options.ttl_seconds / 2.0);
 
   std::cout << fmt::format(
-                   "bench/failover: {} rounds of {}, ttl {} s, loop_wait {} s, 3 nodes, seed {}\n",
+                   "bench/failover: {} rounds of {}, ttl {} s, loop_wait {} s, synchronous mode "
+                   "{}, 3 nodes, seed {}\n",
                    rounds, switchover ? "baton switchover" : "kill -9 of the primary node",
-                   options.ttl_seconds, options.loop_wait_seconds, seed)
+                   options.ttl_seconds, options.loop_wait_seconds, synchronous_mode, seed)
             << std::flush;
   auto cluster = LocalCluster::Start(options);
   if (!cluster.ok()) {
@@ -180,4 +191,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace baton
 
-int main(int argc, char** argv) { return baton::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return baton::Main(argc, argv);
+}

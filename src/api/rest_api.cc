@@ -73,7 +73,7 @@ void Reply(httplib::Response& res, bool ok, const nlohmann::json& body) {
 
 }  // namespace
 
-RestApi::RestApi(const Agent& agent, const Config& config, const Clock& clock)
+RestApi::RestApi(Agent& agent, const Config& config, const Clock& clock)
     : agent_(agent),
       config_(config),
       clock_(clock),
@@ -124,6 +124,17 @@ void RestApi::Route() {
   server_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const AgentSnapshot s = agent_.Snapshot();
     Reply(res, s.instance.accepting, NodeJson(s));
+  });
+  server_->Post("/failsafe", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("leader") || !body["leader"].is_string()) {
+      res.status = 400;
+      res.set_content(R"({"error":"expected {\"leader\": NAME}"})", "application/json");
+      return;
+    }
+    const Agent::FailsafeVote vote = agent_.ConfirmFailsafe(body["leader"].get<std::string>());
+    res.set_content(nlohmann::json{{"accepted", vote.accepted}, {"reason", vote.reason}}.dump(),
+                    "application/json");
   });
   server_->Get("/liveness", [this](const httplib::Request&, httplib::Response& res) {
     const AgentSnapshot s = agent_.Snapshot();

@@ -7,6 +7,8 @@
 //   GET /liveness   200 while the agent loop is ticking
 //   GET /readiness  200 when this node can serve its role (leader primary, or streaming replica)
 //   GET /cluster    JSON of every member
+//   POST /failsafe  {"leader": NAME}: a primary in failsafe mode asks this member to confirm
+//                   (200 {"accepted": true|false, "reason": ...}; Agent::ConfirmFailsafe)
 // Every answer carries this node's state as JSON. These are open to anyone. Admin verbs
 // (AddAdminVerb) need the credentials of restapi.auth and are refused (403) when it is not set;
 // see api/admin_auth.h. With restapi.certfile/keyfile the API serves HTTPS only. The server runs
@@ -31,7 +33,7 @@ namespace baton {
 
 class RestApi {
  public:
-  RestApi(const Agent& agent, const Config& config, const Clock& clock);
+  RestApi(Agent& agent, const Config& config, const Clock& clock);
   ~RestApi();
   RestApi(const RestApi&) = delete;
   RestApi& operator=(const RestApi&) = delete;
@@ -54,7 +56,7 @@ class RestApi {
  private:
   void Route();
 
-  const Agent& agent_;
+  Agent& agent_;
   const Config config_;
   const Clock& clock_;
   Status server_error_;  // why server_ is a placeholder that must not serve (bad cert or key)

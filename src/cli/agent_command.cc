@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api/admin_verbs.h"
+#include "api/peer_client.h"
 #include "api/rest_api.h"
 #include "cli/commands.h"
 #include "dcs/etcd_dcs.h"
@@ -55,7 +56,8 @@ int AgentCommand(const std::string& config_path) {
               std::chrono::duration_cast<Duration>(
                   std::chrono::duration<double>(config->timing.retry_timeout_seconds)));
   PostgresInstance instance(*config);
-  Agent agent(*config, dcs, instance, clock);
+  PeerClient peers(*config, std::chrono::seconds(1));
+  Agent agent(*config, dcs, instance, clock, peers);
   RestApi api(agent, *config, clock);
   AddAdminVerbs(api, dcs, *config, clock);
   if (Status s = api.Start(); !s.ok()) {

@@ -33,6 +33,17 @@ std::string PendingRestart(const MemberInfo& m) {
   return "pending restart: " + names;
 }
 
+// Synchronous mode's record, in words: who may be promoted without losing a commit.
+std::string SyncLine(const SyncRecord& sync) {
+  if (sync.acks == 0) {
+    return fmt::format("Synchronous: no standby confirmed yet; only {} may be promoted\n",
+                       sync.leader);
+  }
+  std::string names;
+  for (const auto& name : sync.standbys) names += (names.empty() ? "" : ", ") + name;
+  return fmt::format("Synchronous: {} of {} confirm each commit\n", sync.acks, names);
+}
+
 std::string StateOf(const MemberInfo& m) {
   if (m.state == "running" && m.role == "replica") return m.streaming ? "streaming" : "running";
   return m.state;
@@ -76,6 +87,7 @@ nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& 
           {"leader", view.leader ? nlohmann::json(view.leader->name) : nlohmann::json()},
           {"paused", view.paused},
           {"switchover", view.switchover ? view.switchover->ToJson() : nlohmann::json()},
+          {"sync", view.sync ? view.sync->ToJson() : nlohmann::json()},
           {"members", members}};
 }
 
@@ -101,6 +113,7 @@ std::string ClusterStatusTable(const std::string& cluster, const ClusterView& vi
                        "its agent does not report (`baton remove` forgets it)");
   }
   if (view.members.empty()) out += "(no member is reporting)\n";
+  if (view.sync) out += SyncLine(*view.sync);
   if (view.switchover) {
     const SwitchoverRequest& r = *view.switchover;
     out += fmt::format("Switchover pending: {} -> {}{}\n", r.from,

@@ -16,6 +16,18 @@ extern char** environ;  // NOLINT: POSIX
 
 namespace baton {
 
+const char* SyncModeName(SyncMode mode) {
+  switch (mode) {
+    case SyncMode::kOff:
+      return "off";
+    case SyncMode::kOn:
+      return "on";
+    case SyncMode::kQuorum:
+      return "quorum";
+  }
+  return "off";
+}
+
 std::string HostPort::ToString() const {
   return fmt::format("{}:{}", host, port);
 }
@@ -50,6 +62,16 @@ namespace {
 
 constexpr const char* kEnvPrefix = "BATON_";
 constexpr const char* kParametersPath = "postgresql.parameters";
+// PostgreSQL settings baton derives itself; an operator's value would fight it.
+constexpr const char* kReservedParameters[] = {
+    "port", "listen_addresses", "hba_file", "unix_socket_directories", "synchronous_standby_names"};
+
+std::string ReservedBecause(const std::string& parameter) {
+  if (parameter == "synchronous_standby_names") {
+    return "managed by baton (ha.synchronous_mode, ha.synchronous_node_count)";
+  }
+  return "set by baton from postgresql.listen and postgresql.socket_dir";
+}
 
 std::string EnvName(const std::string& path) {
   std::string out = kEnvPrefix;
@@ -126,6 +148,16 @@ Status ParseNonEmpty(const std::string& raw, std::string* out) {
   if (raw.empty()) return InvalidArgument("must not be empty");
   *out = raw;
   return Status::Ok();
+}
+
+Status ParseSyncMode(const std::string& raw, SyncMode* out) {
+  for (SyncMode mode : {SyncMode::kOff, SyncMode::kOn, SyncMode::kQuorum}) {
+    if (raw == SyncModeName(mode)) {
+      *out = mode;
+      return Status::Ok();
+    }
+  }
+  return InvalidArgument(fmt::format("must be off, on or quorum, got '{}'", raw));
 }
 
 Status ParseHostPort(const std::string& raw, HostPort* out) {
@@ -210,6 +242,12 @@ const std::vector<Field>& Schema() {
       {"hooks.on_failover", "", false,
        "Command run when this node is promoted to replace the leader.",
        [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.on_failover); }},
+      {"hooks.pre_promote", "", false,
+       "Command run before this node is promoted; a non-zero exit aborts the promotion.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.pre_promote); }},
+      {"hooks.fence_command", "", false,
+       "Command that fences the old leader before a failover promotes this node; must succeed.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.fence_command); }},
       {"hooks.timeout", "30", false, "Seconds a hook may run before it is killed.",
        [](Config& c, const std::string& v) {
          return ParseSeconds(v, 0.1, 3600, &c.hooks.timeout_seconds);
@@ -243,6 +281,23 @@ const std::vector<Field>& Schema() {
          c.timing.maximum_lag_on_failover = static_cast<uint64_t>(bytes);
          return s;
        }},
+      {"ha.synchronous_mode", "off", false,
+       "off, on (FIRST k chosen standbys) or quorum (ANY k of every streaming standby).",
+       [](Config& c, const std::string& v) { return ParseSyncMode(v, &c.ha.synchronous_mode); }},
+      {"ha.synchronous_node_count", "1", false,
+       "How many standbys must confirm each commit in synchronous mode (1-16).",
+       [](Config& c, const std::string& v) {
+         long long count = 0;
+         Status s = ParseInt(v, 1, 16, &count);
+         c.ha.synchronous_node_count = static_cast<int>(count);
+         return s;
+       }},
+      {"ha.synchronous_mode_strict", "false", false,
+       "With too few synchronous standbys, writes wait instead of going asynchronous.",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.ha.synchronous_mode_strict); }},
+      {"ha.failsafe_mode", "false", false,
+       "Keep the primary running through an etcd outage while every member confirms it.",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.ha.failsafe_mode); }},
       {"tags.nofailover", "false", false, "Never promote this node automatically.",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.tags.nofailover); }},
       {"tags.priority", "1", false, "Failover preference among equally caught-up replicas.",
@@ -397,12 +452,10 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
         fmt::format("config {}: key 'timing.retry_timeout': must be below timing.ttl ({} s)",
                     source, t.ttl_seconds));
   }
-  for (const char* reserved : {"port", "listen_addresses", "hba_file", "unix_socket_directories"}) {
+  for (const char* reserved : kReservedParameters) {
     if (config.pg_parameters.count(reserved)) {
-      return InvalidArgument(fmt::format(
-          "config {}: key 'postgresql.parameters.{}': set by baton from postgresql.listen and "
-          "postgresql.socket_dir; remove it",
-          source, reserved));
+      return InvalidArgument(fmt::format("config {}: key 'postgresql.parameters.{}': {}; remove it",
+                                         source, reserved, ReservedBecause(reserved)));
     }
   }
   return config;
@@ -413,7 +466,10 @@ bool IsDynamicKey(const std::string& path) {
                                                "timing.primary_start_timeout",
                                                "timing.maximum_lag_on_failover"};
   const std::string param_prefix = std::string(kParametersPath) + ".";
-  return timing.count(path) > 0 ||
+  const bool ha_key =
+      path.rfind("ha.", 0) == 0 &&
+      std::any_of(Schema().begin(), Schema().end(), [&](const Field& f) { return f.path == path; });
+  return timing.count(path) > 0 || ha_key ||
          (path.rfind(param_prefix, 0) == 0 && path.size() > param_prefix.size());
 }
 
@@ -425,16 +481,16 @@ Result<Config> ApplyDynamicConfig(const Config& local, const DynamicSettings& se
       return InvalidArgument(fmt::format(
           "dynamic config: key '{}': cannot be set cluster-wide (allowed: timing.ttl, "
           "timing.loop_wait, timing.primary_start_timeout, timing.maximum_lag_on_failover, "
-          "postgresql.parameters.<name>)",
+          "ha.synchronous_mode, ha.synchronous_node_count, ha.synchronous_mode_strict, "
+          "ha.failsafe_mode, postgresql.parameters.<name>)",
           path));
     }
     if (path.rfind(param_prefix, 0) == 0) {
       const std::string name = path.substr(param_prefix.size());
-      for (const char* reserved :
-           {"port", "listen_addresses", "hba_file", "unix_socket_directories"}) {
+      for (const char* reserved : kReservedParameters) {
         if (name == reserved) {
           return InvalidArgument(
-              fmt::format("dynamic config: key '{}': set by baton from each node's file", path));
+              fmt::format("dynamic config: key '{}': {}", path, ReservedBecause(reserved)));
         }
       }
       if (value.empty()) {

@@ -52,7 +52,28 @@ struct Hooks {
   std::string on_stop;         // the agent is stopping
   std::string on_role_change;  // this node's PostgreSQL changed role
   std::string on_failover;     // this node was promoted to replace a lost or departing leader
+  // Run synchronously before a promotion, each bounded by `timeout_seconds` and by the lease:
+  std::string pre_promote;    // a non-zero exit aborts the promotion and gives the key up
+  std::string fence_command;  // fences the old leader (STONITH) before a failover; must succeed
   double timeout_seconds = 30;
+};
+
+// How the leader replicates: `off` acknowledges commits once they are local (asynchronous);
+// `on` waits for `synchronous_node_count` chosen standbys (FIRST k); `quorum` waits for any
+// `synchronous_node_count` of every streaming standby (ANY k). See docs/safety.md.
+enum class SyncMode { kOff, kOn, kQuorum };
+const char* SyncModeName(SyncMode mode);
+
+// Cluster-wide HA policy (settable with `baton config set`).
+struct HaPolicy {
+  SyncMode synchronous_mode = SyncMode::kOff;
+  int synchronous_node_count = 1;
+  // Never acknowledge a commit without the synchronous standbys: with too few of them, writes
+  // wait instead of falling back to asynchronous replication.
+  bool synchronous_mode_strict = false;
+  // With etcd unreachable from every member, the primary keeps running while every member
+  // answers that it sees no other leader (docs/safety.md#failsafe-mode).
+  bool failsafe_mode = false;
 };
 
 struct Tags {
@@ -77,6 +98,7 @@ struct Config {
   HostPort api_connect;
   ApiSecurity api_security;
   Timing timing;
+  HaPolicy ha;
   Tags tags;
   Hooks hooks;
 
@@ -99,7 +121,7 @@ Result<Config> LoadConfigFile(const std::string& path, const Environment& env);
 // Dynamic configuration: the cluster-wide settings stored in etcd (`baton config set`), as
 // key path -> text, e.g. {"timing.ttl": "5", "postgresql.parameters.work_mem": "8MB"}. They
 // override each node's file. Only timing.ttl, timing.loop_wait, timing.primary_start_timeout,
-// timing.maximum_lag_on_failover and postgresql.parameters.<name> may be set this way.
+// timing.maximum_lag_on_failover, ha.* and postgresql.parameters.<name> may be set this way.
 using DynamicSettings = std::map<std::string, std::string>;
 bool IsDynamicKey(const std::string& path);
 // `local` with `settings` applied; InvalidArgument naming the key when one is not allowed or

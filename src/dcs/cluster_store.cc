@@ -21,6 +21,7 @@ constexpr const char* kNodes = "nodes/";
 constexpr const char* kSwitchover = "switchover";
 constexpr const char* kFailover = "failover";
 constexpr const char* kActions = "actions/";
+constexpr const char* kSync = "sync";
 }  // namespace
 
 const MemberInfo* ClusterView::Member(const std::string& name) const {
@@ -95,6 +96,9 @@ Result<ClusterView> ClusterStore::Load() {
       } catch (const nlohmann::json::exception&) {
         // A malformed status is as good as none: lag is then judged against the members.
       }
+    } else if (key == kSync) {
+      view.sync = SyncRecord::FromJson(kv.value);
+      view.sync_text = kv.value;
     } else if (key == kSwitchover) {
       view.switchover = SwitchoverRequest::FromJson(kv.value);
       view.switchover_text = kv.value;
@@ -171,9 +175,36 @@ Status ClusterStore::CancelInitialize() {
   return deleted.status();
 }
 
-Result<bool> ClusterStore::AcquireLeader() {
+Result<bool> ClusterStore::AcquireLeader(const std::optional<std::string>& sync_expected) {
   if (lease_ == 0) return FailedPrecondition("no session lease");
-  return dcs_.CreateIfAbsent(prefix_ + kLeader, node_, lease_);
+  if (!sync_expected) return dcs_.CreateIfAbsent(prefix_ + kLeader, node_, lease_);
+  return dcs_.Transact({TxnCondition::Absent(prefix_ + kLeader),
+                        TxnCondition::Reads(prefix_ + kSync, *sync_expected)},
+                       {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_},
+                        KeyValue{.key = prefix_ + kSync,
+                                 .value = JsonText(SyncRecord::LeaderOnly(node_).ToJson())}});
+}
+
+Result<bool> ClusterStore::TakeOverLeader(const std::string& old_leader,
+                                          const std::string& sync_expected) {
+  if (lease_ == 0) return FailedPrecondition("no session lease");
+  return dcs_.Transact({TxnCondition::Equals(prefix_ + kLeader, old_leader),
+                        TxnCondition::Reads(prefix_ + kSync, sync_expected)},
+                       {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_},
+                        KeyValue{.key = prefix_ + kSync,
+                                 .value = JsonText(SyncRecord::LeaderOnly(node_).ToJson())}});
+}
+
+Result<bool> ClusterStore::WriteSync(const SyncRecord& record, const std::string& expected_text) {
+  return dcs_.Transact({TxnCondition::Equals(prefix_ + kLeader, node_),
+                        TxnCondition::Reads(prefix_ + kSync, expected_text)},
+                       {KeyValue{.key = prefix_ + kSync, .value = JsonText(record.ToJson())}});
+}
+
+Result<bool> ClusterStore::DeleteSync(const std::string& expected_text) {
+  return dcs_.Transact({TxnCondition::Equals(prefix_ + kLeader, node_),
+                        TxnCondition::Equals(prefix_ + kSync, expected_text)},
+                       {}, {prefix_ + kSync});
 }
 
 Result<bool> ClusterStore::RenewLeader() {
@@ -216,12 +247,20 @@ Result<bool> ClusterStore::CancelSwitchover(const std::string& expected_text) {
 }
 
 Result<bool> ClusterStore::HandOver(const SwitchoverRequest& request, int64_t to_lease,
-                                    const std::string& expected_text) {
-  return dcs_.PutAllIfValues(
-      {KeyValue{.key = prefix_ + kSwitchover, .value = expected_text},
-       KeyValue{.key = prefix_ + kLeader, .value = node_}},
-      {KeyValue{.key = prefix_ + kSwitchover, .value = JsonText(request.ToJson())},
-       KeyValue{.key = prefix_ + kLeader, .value = request.to, .lease = to_lease}});
+                                    const std::string& expected_text,
+                                    const std::optional<std::string>& sync_expected) {
+  std::vector<TxnCondition> conditions = {
+      TxnCondition::Equals(prefix_ + kSwitchover, expected_text),
+      TxnCondition::Equals(prefix_ + kLeader, node_)};
+  std::vector<KeyValue> puts = {
+      KeyValue{.key = prefix_ + kSwitchover, .value = JsonText(request.ToJson())},
+      KeyValue{.key = prefix_ + kLeader, .value = request.to, .lease = to_lease}};
+  if (sync_expected) {
+    conditions.push_back(TxnCondition::Reads(prefix_ + kSync, *sync_expected));
+    puts.push_back(KeyValue{.key = prefix_ + kSync,
+                            .value = JsonText(SyncRecord::LeaderOnly(request.to).ToJson())});
+  }
+  return dcs_.Transact(conditions, puts);
 }
 
 Status ClusterStore::RequestFailover(const FailoverRequest& request) {

@@ -9,6 +9,7 @@
 //   status            the leader's last position (LeaderStatus JSON), written every tick
 //   history/<n>       one JSON record per role change
 //   nodes/<name>      every node that ever joined (no lease), so a dead one still shows
+//   sync              SyncRecord JSON: where acknowledged commits are (synchronous mode)
 //   switchover, failover, actions/<name>   operator requests (dcs/requests.h)
 // The session lease is granted on first refresh and renewed by every RefreshSession(); when
 // etcd reports it ended, a new one is granted (and any leader key on the old one is gone).
@@ -27,6 +28,7 @@
 #include "dcs/dcs.h"
 #include "dcs/member.h"
 #include "dcs/requests.h"
+#include "dcs/sync_record.h"
 
 namespace baton {
 
@@ -50,6 +52,8 @@ struct ClusterView {
   std::optional<LeaderKey> leader;
   std::map<std::string, MemberInfo> members;
   std::optional<LeaderStatus> last_leader;
+  std::optional<SyncRecord> sync;  // synchronous mode's record (dcs/sync_record.h)
+  std::string sync_text;           // as stored ("" when absent), for compare-and-swap
   bool paused = false;  // maintenance mode: no automatic failover, restarts or role changes
   nlohmann::json config = nlohmann::json::object();
   std::string config_text;              // /config as stored ("" when absent), for compare-and-swap
@@ -107,7 +111,19 @@ class ClusterStore {
   Result<bool> ClaimInitialize();
   Status CancelInitialize();
   // Creates the leader key for this node on its session lease. false = someone holds it.
-  Result<bool> AcquireLeader();
+  // With `sync_expected` (synchronous mode, or a record left from it) the same transaction
+  // requires /sync to still read that text ("" = absent) and replaces it with a leader-only
+  // record for this node: no standby is promotable until this leader has its own standbys.
+  Result<bool> AcquireLeader(const std::optional<std::string>& sync_expected = std::nullopt);
+  // Synchronous mode's early takeover: moves the key from `old_leader` (whose lease has not
+  // ended) to this node's lease, only while the key still names it and /sync still reads
+  // `sync_expected`; replaces /sync with a leader-only record for this node.
+  Result<bool> TakeOverLeader(const std::string& old_leader, const std::string& sync_expected);
+  // The leader's record: replaces /sync only while the leader key names this node and /sync
+  // reads `expected_text` ("" = absent). false = one of them changed.
+  Result<bool> WriteSync(const SyncRecord& record, const std::string& expected_text);
+  // Deletes /sync under the same conditions (synchronous mode turned off).
+  Result<bool> DeleteSync(const std::string& expected_text);
   // Keeps the leader key: true while it still names this node (re-attaches it to this session's
   // lease, which also covers an agent restarted within the old lease).
   Result<bool> RenewLeader();
@@ -128,9 +144,11 @@ class ClusterStore {
   // The leader's half of a switchover, with its server stopped at `request.checkpoint`: in one
   // transaction, records the hand-over and moves the leader key to `request.to` on `to_lease`,
   // only while the key names this node and the request still reads `expected_text` (not
-  // cancelled meanwhile). false = one of them changed.
+  // cancelled meanwhile). With `sync_expected`, /sync must still read it and becomes a
+  // leader-only record for the target. false = one of them changed.
   Result<bool> HandOver(const SwitchoverRequest& request, int64_t to_lease,
-                        const std::string& expected_text);
+                        const std::string& expected_text,
+                        const std::optional<std::string>& sync_expected = std::nullopt);
   Status RequestFailover(const FailoverRequest& request);
   Status EndFailover();
   Result<bool> RequestAction(const std::string& node, const NodeAction& action);

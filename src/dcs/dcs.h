@@ -34,6 +34,22 @@ struct WatchEvent {
 
 using WatchCallback = std::function<void(const WatchEvent&)>;
 
+// One comparison of a transaction: the key holds exactly `value`, or does not exist.
+struct TxnCondition {
+  std::string key;
+  bool absent = false;  // true: the key must not exist (`value` is ignored)
+  std::string value;
+
+  static TxnCondition Equals(std::string key, std::string value) {
+    return {std::move(key), false, std::move(value)};
+  }
+  static TxnCondition Absent(std::string key) { return {std::move(key), true, ""}; }
+  // Absent when `value` is empty (a key baton never stores empty), else Equals.
+  static TxnCondition Reads(std::string key, std::string value) {
+    return value.empty() ? Absent(std::move(key)) : Equals(std::move(key), std::move(value));
+  }
+};
+
 class Dcs {
  public:
   virtual ~Dcs() = default;
@@ -55,10 +71,11 @@ class Dcs {
   // Transaction: put only if the key exists with exactly `expected` as its value.
   virtual Result<bool> PutIfValue(const std::string& key, const std::string& expected,
                                   const std::string& value, LeaseId lease) = 0;
-  // Transaction: every put in `puts` (value and lease), only if every key in `expected` holds
-  // exactly its value. false = one of them did not.
-  virtual Result<bool> PutAllIfValues(const std::vector<KeyValue>& expected,
-                                      const std::vector<KeyValue>& puts) = 0;
+  // Transaction: every put in `puts` (value and lease) and every delete in `deletes`, only if
+  // every condition holds. false = one of them did not (nothing was written).
+  virtual Result<bool> Transact(const std::vector<TxnCondition>& conditions,
+                                const std::vector<KeyValue>& puts,
+                                const std::vector<std::string>& deletes = {}) = 0;
   // Transaction without writes: true when the key holds `value` and is attached to `lease`.
   virtual Result<bool> Holds(const std::string& key, const std::string& value, LeaseId lease) = 0;
   // Transaction: delete only if the key holds exactly `expected`.

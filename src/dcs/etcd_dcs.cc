@@ -258,11 +258,25 @@ Result<bool> EtcdDcs::PutIfValue(const std::string& key, const std::string& expe
   return RunTxn(txn);
 }
 
-Result<bool> EtcdDcs::PutAllIfValues(const std::vector<KeyValue>& expected,
-                                     const std::vector<KeyValue>& puts) {
+Result<bool> EtcdDcs::Transact(const std::vector<TxnCondition>& conditions,
+                               const std::vector<KeyValue>& puts,
+                               const std::vector<std::string>& deletes) {
   pb::TxnRequest txn;
-  for (const KeyValue& kv : expected) AddValueEquals(&txn, kv.key, kv.value);
+  for (const TxnCondition& condition : conditions) {
+    if (!condition.absent) {
+      AddValueEquals(&txn, condition.key, condition.value);
+      continue;
+    }
+    pb::Compare* compare = txn.add_compare();
+    compare->set_key(condition.key);
+    compare->set_target(pb::Compare::CREATE);
+    compare->set_result(pb::Compare::EQUAL);
+    compare->set_create_revision(0);
+  }
   for (const KeyValue& kv : puts) AddPut(txn.add_success(), kv.key, kv.value, kv.lease);
+  for (const std::string& key : deletes) {
+    txn.add_success()->mutable_request_delete_range()->set_key(key);
+  }
   return RunTxn(txn);
 }
 

@@ -49,8 +49,9 @@ class EtcdDcs final : public Dcs {
   Status Delete(const std::string& key) override;
   Result<bool> CreateIfAbsent(const std::string& key, const std::string& value,
                               LeaseId lease) override;
-  Result<bool> PutAllIfValues(const std::vector<KeyValue>& expected,
-                              const std::vector<KeyValue>& puts) override;
+  Result<bool> Transact(const std::vector<TxnCondition>& conditions,
+                        const std::vector<KeyValue>& puts,
+                        const std::vector<std::string>& deletes) override;
   Result<bool> PutIfValue(const std::string& key, const std::string& expected,
                           const std::string& value, LeaseId lease) override;
   Result<bool> Holds(const std::string& key, const std::string& value, LeaseId lease) override;

@@ -10,7 +10,9 @@ nlohmann::json MemberInfo::ToJson() const {
     peers.push_back({{"name", p.name},
                      {"state", p.state},
                      {"replay_lsn", p.replay_lsn.ToString()},
-                     {"replay_lag_seconds", p.replay_lag_seconds}});
+                     {"replay_lag_seconds", p.replay_lag_seconds},
+                     {"flush_lsn", p.flush_lsn.ToString()},
+                     {"sync_state", p.sync_state}});
   }
   nlohmann::json j = {{"name", name},
                       {"api_url", api_url},
@@ -25,6 +27,7 @@ nlohmann::json MemberInfo::ToJson() const {
                       {"replay_timestamp", replay_timestamp},
                       {"upstream", upstream},
                       {"leader_seen", leader_seen},
+                      {"detached_from", detached_from},
                       {"rejoined", rejoined},
                       {"nofailover", nofailover},
                       {"priority", priority},
@@ -59,6 +62,7 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     m.replay_timestamp = j.value("replay_timestamp", "");
     m.upstream = j.value("upstream", "");
     m.leader_seen = j.value("leader_seen", "");
+    m.detached_from = j.value("detached_from", "");
     m.rejoined = j.value("rejoined", "");
     m.nofailover = j.value("nofailover", false);
     m.priority = j.value("priority", 1);
@@ -67,7 +71,9 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     for (const auto& p : j.value("replication", nlohmann::json::array())) {
       m.replication.push_back({p.value("name", ""), p.value("state", ""),
                                Lsn::Parse(p.value("replay_lsn", "0/0")).value_or(Lsn{}),
-                               p.value("replay_lag_seconds", 0.0)});
+                               p.value("replay_lag_seconds", 0.0),
+                               Lsn::Parse(p.value("flush_lsn", "0/0")).value_or(Lsn{}),
+                               p.value("sync_state", "")});
     }
     m.pending_restart = j.value("pending_restart", std::vector<std::string>{});
     if (j.contains("last_action") && j["last_action"].is_object()) {

@@ -20,6 +20,8 @@ struct ReplicationPeer {
   std::string state;  // streaming, catchup, ...
   Lsn replay_lsn;
   double replay_lag_seconds = 0;
+  Lsn flush_lsn{};           // confirmed on the standby's disk
+  std::string sync_state{};  // async | sync | potential | quorum (pg_stat_replication)
 };
 
 struct MemberInfo {
@@ -36,7 +38,11 @@ struct MemberInfo {
   std::string replay_timestamp;  // replica: commit time of the last replayed transaction, UTC
   std::string upstream;          // replica: the member it streams from
   std::string leader_seen;       // the leader this member saw when it published; "" = none
-  std::string rejoined;          // "pg_rewind" or "re-clone" once this agent rejoined the node
+  // Synchronous mode: the leader this replica stopped replicating from, having found it
+  // unreachable (its WAL receiver is gone and will not come back for that leader), so `lsn`
+  // is final for it. "" = none.
+  std::string detached_from;
+  std::string rejoined;  // "pg_rewind" or "re-clone" once this agent rejoined the node
   bool nofailover = false;
   int priority = 1;
   std::string note;         // why the node is not what it should be, for `baton status`

@@ -139,12 +139,16 @@ Result<bool> MemoryDcs::PutIfValue(const std::string& key, const std::string& ex
   });
 }
 
-Result<bool> MemoryDcs::PutAllIfValues(const std::vector<KeyValue>& expected,
-                                       const std::vector<KeyValue>& puts) {
+Result<bool> MemoryDcs::Transact(const std::vector<TxnCondition>& conditions,
+                                 const std::vector<KeyValue>& puts,
+                                 const std::vector<std::string>& deletes) {
   return Mutate([&](Events* events) -> Result<bool> {
-    for (const KeyValue& kv : expected) {
-      auto it = keys_.find(kv.key);
-      if (it == keys_.end() || it->second.value != kv.value) return false;
+    for (const TxnCondition& condition : conditions) {
+      auto it = keys_.find(condition.key);
+      const bool holds = condition.absent
+                             ? it == keys_.end()
+                             : it != keys_.end() && it->second.value == condition.value;
+      if (!holds) return false;
     }
     for (const KeyValue& kv : puts) {  // all or nothing, as in etcd
       if (kv.lease != 0 && leases_.count(kv.lease) == 0) return NotFound("lease not found");
@@ -152,6 +156,7 @@ Result<bool> MemoryDcs::PutAllIfValues(const std::vector<KeyValue>& expected,
     for (const KeyValue& kv : puts) {
       if (Status s = PutLocked(kv.key, kv.value, kv.lease, events); !s.ok()) return s;
     }
+    for (const std::string& key : deletes) DeleteLocked(key, events);
     return true;
   });
 }

@@ -6,6 +6,7 @@
 #include "core/json_text.h"
 #include "core/wall_time.h"
 #include "ha/decide.h"
+#include "ha/sync_standbys.h"
 
 namespace baton {
 
@@ -17,11 +18,12 @@ Duration SecondsToDuration(double seconds) {
 
 }  // namespace
 
-Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock)
+Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers)
     : local_config_(config),
       config_(std::move(config)),
       instance_(instance),
       clock_(clock),
+      peers_(peers),
       store_(dcs, config_.cluster_name, config_.node_name, config_.timing.ttl_seconds, clock),
       hooks_(config_.hooks, config_.cluster_name, config_.node_name) {}
 
@@ -32,9 +34,10 @@ TimePoint Agent::LeaseDeadline() const {
 }
 
 Duration Agent::LeaseMargin() const {
-  // Room for clock-rate differences and the time the renewal took to arrive at etcd.
-  return std::min<Duration>(std::chrono::seconds(1),
-                            std::chrono::seconds(store_.lease_ttl_seconds()) / 4);
+  // Room for clock-rate differences and the time the renewal took to arrive at etcd. (In
+  // nanoseconds: whole seconds / 4 would round a 3 s TTL's margin down to nothing.)
+  const Duration ttl = std::chrono::seconds(store_.lease_ttl_seconds());
+  return std::min<Duration>(std::chrono::seconds(1), ttl / 4);
 }
 
 Agent::Tick Agent::RunOnce() {
@@ -73,6 +76,26 @@ Agent::Tick Agent::RunOnce() {
   }
   o.instance = instance_.Probe();
   o.lease_deadline = lease_deadline_;
+  o.ha = config_.ha;
+  failsafe_enabled_ = config_.ha.failsafe_mode;
+  if (o.dcs_reachable) {
+    failsafe_members_.clear();
+    for (const auto& [name, member] : o.cluster.members) {
+      if (name != config_.node_name) failsafe_members_.push_back(member);
+    }
+    failsafe_until_.reset();
+  } else {
+    RunFailsafeRound(o.instance);
+  }
+  o.failsafe_until = failsafe_until_;
+  {
+    std::lock_guard lock(mu_);
+    o.failsafe_leader = failsafe_leader_;
+    o.failsafe_confirmed_at = failsafe_confirmed_at_;
+  }
+  TrackStandbyNames(o.instance);
+  o.standby_names_settled_at = settled_at_;
+  o.detached_from = detached_from_;
 
   const bool leader =
       o.dcs_reachable && o.cluster.leader && o.cluster.leader->name == config_.node_name;
@@ -83,6 +106,16 @@ Agent::Tick Agent::RunOnce() {
     primary_down_since_.reset();
   }
   o.primary_down_since = primary_down_since_;
+  if (leader && o.instance.unresponsive && !o.cluster.paused) {
+    if (!unresponsive_since_) unresponsive_since_ = o.now;
+  } else {
+    unresponsive_since_.reset();
+  }
+  o.unresponsive_since = unresponsive_since_;
+  // Known not to hold the key, with a server that cannot take writes: nothing left to fence.
+  const bool cannot_write =
+      !o.instance.running || (o.instance.accepting && o.instance.role == PgRole::kReplica);
+  if (o.dcs_reachable && !leader && cannot_write) DisarmWatchdog();
   if (o.dcs_reachable) {
     if (!o.cluster.leader) {
       if (!leaderless_since_) leaderless_since_ = o.now;
@@ -103,6 +136,13 @@ Agent::Tick Agent::RunOnce() {
   }
   o.leaderless_since = leaderless_since_;
   o.handover_since = handover_since_;
+  if (leader && o.instance.accepting && o.instance.role == PgRole::kPrimary) {
+    if (!leader_since_) leader_since_ = o.now;
+  } else if (o.dcs_reachable) {
+    leader_since_.reset();
+  }
+  o.leader_since = leader_since_;
+  o.leader_unreachable = LeaderUnreachable(o);
 
   MemberInfo self = DescribeSelf(o);
   self.api_url = config_.ApiUrl();
@@ -187,13 +227,118 @@ void Agent::AdoptDynamicConfig(const ClusterView& view) {
   }
 }
 
+void Agent::TrackStandbyNames(const InstanceState& instance) {
+  const bool primary = instance.accepting && instance.role == PgRole::kPrimary;
+  const std::string& names = instance.synchronous_standby_names;
+  if (!primary || names != settled_standby_names_ ||
+      !WalSendersFollow(names, instance.replication)) {
+    // Not (yet) in effect as far as this probe shows: start over from the next probe.
+    settled_standby_names_ = names;
+    standby_names_seen_ = primary && WalSendersFollow(names, instance.replication);
+    settled_at_.reset();
+    return;
+  }
+  // In effect since an earlier probe: this probe's position was taken after that.
+  if (!standby_names_seen_) {
+    standby_names_seen_ = true;
+  } else if (!settled_at_) {
+    settled_at_ = instance.lsn;
+  }
+}
+
+bool Agent::LeaderUnreachable(const Observation& o) {
+  if (!o.dcs_reachable || !o.cluster.leader || o.cluster.leader->name == config_.node_name) {
+    return false;
+  }
+  const auto& sync = o.cluster.sync;
+  const std::string& leader = o.cluster.leader->name;
+  const bool listed = sync && sync->leader == leader && sync->Lists(config_.node_name);
+  const bool replica = o.instance.accepting && o.instance.role == PgRole::kReplica;
+  // Asked only when it matters: a listed standby that is not streaming, or already detached.
+  if (!listed || !replica || (o.instance.streaming && detached_from_ != leader)) return false;
+  const MemberInfo* member = o.cluster.Member(leader);
+  return member != nullptr && !peers_.Reachable(*member);
+}
+
+std::optional<std::string> Agent::SyncExpected(const Observation& observed) const {
+  if (config_.ha.synchronous_mode == SyncMode::kOff && !observed.cluster.sync) return std::nullopt;
+  return observed.cluster.sync_text;
+}
+
+Status Agent::RunPromotionHooks(const Observation& observed) {
+  const Duration budget = lease_deadline_ - clock_.Now();
+  const std::string event = PromotionEvent(observed);
+  if (event == "failover" || event == "manual-failover") {
+    const std::string& old_leader = previous_leader_;
+    HookEvent fence{
+        "fence_command",
+        "",
+        "",
+        observed.instance.timeline,
+        "fence the old leader " + old_leader + " before " + config_.node_name + " is promoted",
+        {{"BATON_OLD_LEADER", old_leader}}};
+    auto node = observed.cluster.nodes.find(old_leader);
+    if (node != observed.cluster.nodes.end()) {
+      fence.details["BATON_OLD_LEADER_PG"] = node->second.value("pg_address", "");
+      fence.details["BATON_OLD_LEADER_API"] = node->second.value("api_url", "");
+    }
+    if (Status s = hooks_.RunNow(fence, budget); !s.ok()) return s;
+  }
+  return hooks_.RunNow({"pre_promote", "replica", "primary", observed.instance.timeline,
+                        "about to promote (" + event + ")"},
+                       lease_deadline_ - clock_.Now());
+}
+
+TimePoint Agent::FencingDeadline() const {
+  return failsafe_until_ ? std::max(lease_deadline_, *failsafe_until_) : lease_deadline_;
+}
+
+void Agent::RunFailsafeRound(const InstanceState& instance) {
+  const bool writable = instance.accepting && instance.role == PgRole::kPrimary;
+  if (!config_.ha.failsafe_mode || !writable || lease_deadline_ == TimePoint{}) {
+    failsafe_until_.reset();
+    return;
+  }
+  const TimePoint asked = clock_.Now();
+  for (const MemberInfo& member : failsafe_members_) {
+    if (!peers_.ConfirmFailsafe(member, config_.node_name)) {
+      if (failsafe_until_) {
+        spdlog::warn("failsafe mode: {} did not confirm; the primary fences at its deadline",
+                     member.name);
+      }
+      failsafe_until_.reset();
+      return;
+    }
+  }
+  if (!failsafe_until_) {
+    spdlog::warn(
+        "failsafe mode: etcd unreachable, every member ({}) confirmed it cannot reach it "
+        "either: the primary keeps running",
+        failsafe_members_.size());
+  }
+  failsafe_until_ = asked + std::chrono::seconds(store_.lease_ttl_seconds()) - LeaseMargin();
+  if (Status s = ArmWatchdog(); !s.ok()) spdlog::warn("{}", s.ToString());
+}
+
+Agent::FailsafeVote Agent::ConfirmFailsafe(const std::string& leader) {
+  std::lock_guard lock(mu_);
+  if (!failsafe_enabled_) return {false, "failsafe mode is off on this member"};
+  if (snapshot_.dcs_reachable) return {false, "this member can reach etcd"};
+  if (snapshot_.instance.accepting && snapshot_.instance.role == PgRole::kPrimary) {
+    return {false, "this member runs a writable primary itself"};
+  }
+  failsafe_leader_ = leader;
+  failsafe_confirmed_at_ = clock_.Now();
+  return {true, "etcd unreachable here too; staying out of any election"};
+}
+
 void Agent::FenceIfLeasePassedUnseen() {
   bool writable = false;
   {
     std::lock_guard lock(mu_);
     writable = snapshot_.instance.accepting && snapshot_.instance.role == PgRole::kPrimary;
   }
-  if (!writable || lease_deadline_ == TimePoint{} || clock_.Now() < lease_deadline_) return;
+  if (!writable || lease_deadline_ == TimePoint{} || clock_.Now() < FencingDeadline()) return;
   // The agent was not looking (stalled, stopped, starved) while its lease ran out: another node
   // may lead by now. Stop writing before anything else, even a quick etcd round trip, during
   // which clients could commit writes the new primary never sees.
@@ -209,6 +354,23 @@ void Agent::FenceIfLeasePassedUnseen() {
   if (Status s = instance_.Start(PgRole::kReplica, std::nullopt); !s.ok()) {
     spdlog::error("restarting read-only after fencing: {}", s.ToString());
   }
+}
+
+Status Agent::ArmWatchdog() {
+  if (Status s = instance_.ArmFence(FencingDeadline()); !s.ok()) {
+    return s.WithContext("arming the watchdog");
+  }
+  watchdog_armed_ = true;
+  return Status::Ok();
+}
+
+void Agent::DisarmWatchdog() {
+  if (!watchdog_armed_) return;
+  if (Status s = instance_.DisarmFence(); !s.ok()) {
+    spdlog::warn("disarming the watchdog: {}", s.ToString());
+    return;
+  }
+  watchdog_armed_ = false;
 }
 
 Status Agent::Publish(MemberInfo self) {
@@ -229,7 +391,9 @@ Status Agent::ConfirmStillBest(const Observation& observed) {
   if (!fresh.ok()) return fresh.status();
   Observation again = observed;
   again.cluster = std::move(fresh).value();
-  again.cluster.leader.reset();  // judge as before winning
+  again.cluster.leader.reset();  // judge as before winning (the same transaction replaced /sync)
+  again.cluster.sync = observed.cluster.sync;
+  again.cluster.sync_text = observed.cluster.sync_text;
   for (auto& [name, member] : again.cluster.members) {
     // Members that already saw this node as leader published after the loss: fresh.
     if (member.leader_seen == config_.node_name) member.leader_seen.clear();
@@ -256,10 +420,13 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
     case Step::kClaimInitialize:
       return won(store_.ClaimInitialize(), "another node is bootstrapping the cluster");
     case Step::kAcquireLeader: {
-      if (Status s = won(store_.AcquireLeader(), "another node took the leader key"); !s.ok()) {
+      if (Status s = won(store_.AcquireLeader(SyncExpected(observed)),
+                         "another node took the leader key (or /sync changed)");
+          !s.ok()) {
         return s;
       }
       lease_deadline_ = LeaseDeadline();  // the key now lives on the current lease
+      if (Status s = ArmWatchdog(); !s.ok()) return s;
       // Bootstrap has no candidates to compare, and the operator's choice is not second-guessed.
       const bool takeover =
           observed.cluster.initialized_by.has_value() && !decision.operator_choice;
@@ -271,12 +438,43 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
         return s;
       }
       lease_deadline_ = LeaseDeadline();  // the key is confirmed on the current lease
-      return Status::Ok();
+      return ArmWatchdog();
     }
     case Step::kReleaseLeader:
       return store_.ReleaseLeader();
+    case Step::kTakeOverLeader: {
+      if (Status s =
+              won(store_.TakeOverLeader(observed.cluster.leader->name, observed.cluster.sync_text),
+                  "the leader key or /sync changed meanwhile");
+          !s.ok()) {
+        return s;
+      }
+      lease_deadline_ = LeaseDeadline();
+      return ArmWatchdog();
+    }
+    case Step::kDetach: {
+      if (Status s = instance_.Detach(); !s.ok()) return s;
+      detached_from_ = observed.cluster.leader->name;
+      // Published at once: the others count this node's final position to take over early.
+      MemberInfo self = self_;
+      self.detached_from = detached_from_;
+      self.lsn = instance_.Probe().lsn;
+      return Publish(self);
+    }
+    case Step::kWriteSyncRecord:
+      return won(store_.WriteSync(*decision.sync_record, observed.cluster.sync_text),
+                 "/sync or the leader key changed meanwhile");
+    case Step::kDeleteSyncRecord:
+      return won(store_.DeleteSync(observed.cluster.sync_text),
+                 "/sync or the leader key changed meanwhile");
+    case Step::kSetStandbyNames:
+      return instance_.SetSynchronousStandbyNames(*decision.standby_names);
     case Step::kBootstrap: {
       Status s = lease_valid();
+      // Until this bootstrap is done no other node has data to serve, so no other primary can
+      // exist: a slow initdb must not be killed for outliving the lease (that would leave a
+      // half-made cluster behind). The next renewal arms the watchdog again.
+      DisarmWatchdog();
       if (s.ok()) s = instance_.Bootstrap();
       if (!s.ok()) {
         (void)store_.ReleaseLeader();
@@ -300,15 +498,33 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       }
       return started;
     }
-    case Step::kStartReplica:
-      return instance_.Start(PgRole::kReplica, decision.upstream);
-    case Step::kFollow:
-      return instance_.Follow(*decision.upstream);
+    case Step::kStartReplica: {
+      if (Status s = instance_.Start(PgRole::kReplica, decision.upstream); !s.ok()) return s;
+      if (decision.upstream) detached_from_.clear();
+      return Status::Ok();
+    }
+    case Step::kFollow: {
+      if (Status s = instance_.Follow(*decision.upstream); !s.ok()) return s;
+      detached_from_.clear();
+      return Status::Ok();
+    }
     case Step::kRewind:
       return Rejoin(*decision.upstream);
     case Step::kPromote: {
       if (Status s = lease_valid(); !s.ok()) return s;
+      if (Status s = RunPromotionHooks(observed); !s.ok()) {
+        (void)store_.ReleaseLeader();
+        RecordRoleChange("promotion-refused", s.ToString());
+        return s.WithContext("promotion stopped; the leader key is given up");
+      }
+      if (Status s = lease_valid(); !s.ok()) return s;
+      if (decision.standby_names) {
+        if (Status s = instance_.SetSynchronousStandbyNames(*decision.standby_names); !s.ok()) {
+          return s;
+        }
+      }
       if (Status s = instance_.Promote(); !s.ok()) return s;
+      detached_from_.clear();
       RecordRoleChange(PromotionEvent(observed), decision.reason);
       return Status::Ok();
     }
@@ -324,6 +540,8 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       }
       return instance_.Start(PgRole::kReplica, std::nullopt);
     }
+    case Step::kKill:
+      return instance_.Stop(StopMode::kKill);
     case Step::kHandOver:
       return HandOver(decision, observed);
     case Step::kEndSwitchover:
@@ -411,7 +629,8 @@ Status Agent::HandOver(const Decision& decision, const Observation& observed) {
   request.to = target->name;
   request.handing_over = true;
   request.checkpoint = stopped.lsn;
-  auto moved = store_.HandOver(request, target->lease, observed.cluster.switchover_text);
+  auto moved = store_.HandOver(request, target->lease, observed.cluster.switchover_text,
+                               SyncExpected(observed));
   if (!moved.ok()) return give_up(moved.status());
   if (!*moved) {
     return give_up(Aborted("the request was cancelled or the key changed hands meanwhile"));
@@ -419,6 +638,7 @@ Status Agent::HandOver(const Decision& decision, const Observation& observed) {
   spdlog::info("switchover: stopped at checkpoint {}, leader key handed to {}",
                stopped.lsn.ToString(), target->name);
   previous_leader_ = target->name;
+  DisarmWatchdog();  // the server is down and the key is the target's
   RecordRoleChange("demote", fmt::format("switchover to {}: stopped cleanly at checkpoint {}",
                                          target->name, stopped.lsn.ToString()));
   return Status::Ok();
@@ -520,6 +740,8 @@ void Agent::Wake() {
 
 void Agent::Run(const std::atomic<bool>& stop) {
   hooks_.Fire({"on_start", "", "", 0, "agent started"});
+  // A watchdog a previous agent left armed is ended: this loop fences from its first tick.
+  if (Status s = instance_.DisarmFence(); !s.ok()) spdlog::warn("{}", s.ToString());
   const std::string own_member_key = "members/" + config_.node_name;
   store_.Watch([this, own_member_key](const std::string& key) {
     // While leaderless, another member's fresh position may decide who takes over: look at once.
@@ -555,6 +777,8 @@ void Agent::Shutdown() {
   spdlog::info("shutting down: stopping postgres and leaving the cluster");
   if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) {
     spdlog::error("stopping postgres: {}", s.ToString());
+  } else {
+    DisarmWatchdog();  // nothing left to fence; an armed watchdog would outlive the agent
   }
   // Only now that the server is down may another node take over.
   if (Status s = store_.ReleaseLeader(); !s.ok()) {

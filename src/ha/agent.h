@@ -20,6 +20,7 @@
 #include "ha/decision.h"
 #include "ha/hook_runner.h"
 #include "ha/observation.h"
+#include "ha/peers.h"
 #include "pg/instance.h"
 
 namespace baton {
@@ -37,7 +38,7 @@ struct AgentSnapshot {
 
 class Agent {
  public:
-  Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock);
+  Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers);
 
   // Ticks until `stop` is set, then shuts down: stops PostgreSQL (fast) and gives up its keys.
   void Run(const std::atomic<bool>& stop);
@@ -54,6 +55,16 @@ class Agent {
   void Shutdown();
 
   AgentSnapshot Snapshot() const;
+
+  // Failsafe mode, as another member: `leader` asks whether it may keep its primary while etcd is
+  // unreachable. Yes only when failsafe mode is on, this agent cannot reach etcd either (so it
+  // takes part in no election) and its own server is not a writable primary; a yes keeps this
+  // node out of elections for a TTL. Thread-safe (the REST API calls it).
+  struct FailsafeVote {
+    bool accepted = false;
+    std::string reason;
+  };
+  FailsafeVote ConfirmFailsafe(const std::string& leader);
   HookRunner::Counts HookCounts() const { return hooks_.counts(); }
 
  private:
@@ -82,8 +93,29 @@ class Agent {
   // A writable primary whose lease deadline passed before this tick (the agent was stalled)
   // stops at once (immediate stop, then read-only), before any etcd call.
   void FenceIfLeasePassedUnseen();
+  // Holding the leader key until lease_deadline_: the fencing watchdog kills PostgreSQL unless
+  // a renewal re-arms it before then. Fails when it cannot be armed (no promotion then).
+  Status ArmWatchdog();
+  // Not holding the key (or the server is down): nothing for the watchdog to fence.
+  void DisarmWatchdog();
   // Adopts the cluster's dynamic settings (new lease TTL, PostgreSQL parameters reloaded).
   void AdoptDynamicConfig(const ClusterView& view);
+  // Remembers when synchronous_standby_names, as it is now, was first in effect (see
+  // Observation::standby_names_settled_at).
+  void TrackStandbyNames(const InstanceState& instance);
+  // Synchronous mode, as a listed standby of a leader it no longer streams from (or detached
+  // from): whether that leader's node answers at all.
+  bool LeaderUnreachable(const Observation& o);
+  // Before a promotion: fence_command against the old leader (for a failover), then
+  // pre_promote; either failing stops the promotion. Bounded by the lease.
+  Status RunPromotionHooks(const Observation& observed);
+  // Failsafe mode, as the primary with etcd unreachable: asks every member it last saw in etcd;
+  // when all confirm, it may keep running until one TTL after it asked.
+  void RunFailsafeRound(const InstanceState& instance);
+  // The time past which this node's server must not be a writable primary.
+  TimePoint FencingDeadline() const;
+  // Whether a leader-key transaction must also replace /sync, and what /sync must read then.
+  std::optional<std::string> SyncExpected(const Observation& observed) const;
 
   const Config local_config_;        // this node's file
   Config config_;                    // the file with the cluster's dynamic settings applied
@@ -91,12 +123,25 @@ class Agent {
   bool registered_ = false;          // nodes/<name> written by this agent
   Instance& instance_;
   const Clock& clock_;
+  Peers& peers_;
   ClusterStore store_;
 
   TimePoint lease_deadline_{};
   std::optional<TimePoint> primary_down_since_;
+  std::optional<TimePoint> unresponsive_since_;  // while leader: postgres seen not answering
+  bool watchdog_armed_ = false;
   std::optional<TimePoint> leaderless_since_;
   std::optional<TimePoint> handover_since_;
+  std::optional<TimePoint> leader_since_;
+  std::string settled_standby_names_;  // synchronous_standby_names seen in effect ...
+  bool standby_names_seen_ = false;    // ... by an earlier probe, and
+  std::optional<Lsn> settled_at_;      // the WAL position of the first probe after that one
+  std::string detached_from_;          // the leader Instance::Detach() stopped replication from
+  std::vector<MemberInfo> failsafe_members_;  // the other members, as etcd last showed them
+  std::optional<TimePoint> failsafe_until_;   // every one of them confirmed failsafe mode
+  std::atomic<bool> failsafe_enabled_{false};
+  std::string failsafe_leader_;          // under mu_: the primary this agent confirmed to,
+  TimePoint failsafe_confirmed_at_{};    // and when
   std::atomic<bool> leaderless_{false};  // read by the watch thread
   std::string previous_leader_;
   double leader_last_seen_unix_ = 0;         // wall time of the leader's last published status

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/wall_time.h"
+#include "ha/candidate.h"
 #include "ha/switchover.h"
 
 namespace baton {
@@ -131,6 +132,24 @@ Result<FailoverPlan> ClusterAdmin::Failover(const std::string& to, bool allow_da
   }
   plan.lost_bytes =
       plan.leader_lsn > candidate.lsn ? plan.leader_lsn.value - candidate.lsn.value : 0;
+  if (view->sync && !allow_data_loss) {
+    // Synchronous mode: WAL the old leader wrote past its standbys was never acknowledged; what
+    // counts is whether the record says the candidate holds every acknowledged commit.
+    std::vector<MemberInfo> members;
+    for (const auto& [name, member] : view->members) members.push_back(member);
+    PromotionContext context;
+    context.sync = &*view->sync;
+    for (const CandidateVerdict& verdict : JudgeCandidates(members, context)) {
+      if (verdict.name != to) continue;
+      if (!verdict.eligible) {
+        return FailedPrecondition(fmt::format(
+            "{} may miss acknowledged commits ({}); add --allow-data-loss to promote it anyway", to,
+            verdict.why_not));
+      }
+      if (Status s = store_.RequestFailover(plan.request); !s.ok()) return s;
+      return plan;
+    }
+  }
   if (plan.lost_bytes > 0 && !allow_data_loss) {
     return FailedPrecondition(
         fmt::format("promoting {} would lose {} bytes of WAL (it has {}, the cluster had {}); add "

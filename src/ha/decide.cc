@@ -7,6 +7,7 @@
 
 #include "ha/candidate.h"
 #include "ha/switchover.h"
+#include "ha/sync_standbys.h"
 
 namespace baton {
 
@@ -38,6 +39,8 @@ const char* StepName(Step step) {
       return "demote";
     case Step::kFence:
       return "fence";
+    case Step::kKill:
+      return "kill";
     case Step::kHandOver:
       return "hand-over";
     case Step::kEndSwitchover:
@@ -56,6 +59,16 @@ const char* StepName(Step step) {
       return "end-action";
     case Step::kRefuseAction:
       return "refuse-action";
+    case Step::kTakeOverLeader:
+      return "take-over-leader";
+    case Step::kDetach:
+      return "detach";
+    case Step::kWriteSyncRecord:
+      return "write-sync-record";
+    case Step::kDeleteSyncRecord:
+      return "delete-sync-record";
+    case Step::kSetStandbyNames:
+      return "set-standby-names";
   }
   return "unknown";
 }
@@ -89,10 +102,125 @@ std::optional<Upstream> UpstreamOf(const MemberInfo& leader) {
   return Upstream{leader.name, *address};
 }
 
+bool SyncModeOn(const Observation& o) {
+  return o.ha.synchronous_mode != SyncMode::kOff;
+}
+
+// How long a new leader keeps the standbys it started with in its synchronous set while they
+// connect to it, before a non-strict policy lets them go.
+Duration ReconnectGrace(const Observation& o) {
+  return std::chrono::seconds(o.timing.ttl_seconds) / 2;
+}
+
+// The synchronous_standby_names a node promoted now starts its timeline with: every other
+// member that may follow it (not `old_leader`), so its first commits already wait for them.
+std::optional<std::string> StandbyNamesAtPromotion(const Observation& o,
+                                                   const std::string& old_leader) {
+  if (!SyncModeOn(o)) return std::nullopt;
+  std::vector<std::string> followers;
+  for (const auto& [name, m] : o.cluster.members) {
+    if (name != o.self && name != old_leader && m.state == "running") followers.push_back(name);
+  }
+  return PlanSyncStandbys(o.ha, o.self, o.cluster, {}, followers).standby_names;
+}
+
+// The leader keeps its SyncRecord true while it changes synchronous_standby_names: first a
+// record true for both the old and the new setting, then the setting, then, once every WAL
+// sender follows it and enough of the new standbys have confirmed every commit up to that
+// moment, the new setting's own record. One step per tick; nothing while the plan holds.
+void AddSyncSteps(const Observation& o, Decision* d) {
+  const InstanceState& inst = o.instance;
+  const auto& stored = o.cluster.sync;
+  const bool stored_is_mine = stored && stored->leader == o.self;
+  if (!SyncModeOn(o)) {
+    if (!stored && inst.synchronous_standby_names.empty()) return;
+    if (stored_is_mine && stored->acks > 0) {
+      d->steps.push_back(Step::kWriteSyncRecord);
+      d->sync_record = SyncRecord::LeaderOnly(o.self);
+      d->reason += "; synchronous mode turned off: no standby promotable until asynchronous";
+    } else if (!inst.synchronous_standby_names.empty()) {
+      if (stored && !stored_is_mine) {
+        d->steps.push_back(Step::kWriteSyncRecord);
+        d->sync_record = SyncRecord::LeaderOnly(o.self);
+      } else {
+        d->steps.push_back(Step::kSetStandbyNames);
+        d->standby_names = "";
+      }
+      d->reason += "; synchronous mode turned off: replicating asynchronously";
+    } else {
+      d->steps.push_back(Step::kDeleteSyncRecord);
+      d->reason += "; synchronous mode off: the synchronous record is dropped";
+    }
+    return;
+  }
+  std::vector<std::string> keep;
+  if (o.leader_since && o.now - *o.leader_since < ReconnectGrace(o)) {
+    keep = ListedStandbys(inst.synchronous_standby_names);
+  }
+  const SyncPlan plan = PlanSyncStandbys(o.ha, o.self, o.cluster, inst.replication, keep);
+  const SyncRecord current = stored_is_mine ? *stored : SyncRecord::LeaderOnly(o.self);
+  const bool in_effect = inst.synchronous_standby_names == plan.standby_names &&
+                         WalSendersFollow(plan.standby_names, inst.replication);
+  if (!in_effect) {
+    const SyncRecord covering = SyncRecord::Covering(current, plan.record);
+    if (!stored || *stored != covering) {
+      d->steps.push_back(Step::kWriteSyncRecord);
+      d->sync_record = covering;
+      d->reason += "; recording the synchronous standbys before changing them";
+    } else if (inst.synchronous_standby_names != plan.standby_names) {
+      d->steps.push_back(Step::kSetStandbyNames);
+      d->standby_names = plan.standby_names;
+      d->reason += fmt::format("; synchronous standbys: '{}'", plan.standby_names);
+    } else {
+      d->reason += "; waiting for the WAL senders to follow synchronous_standby_names";
+    }
+    return;
+  }
+  if (stored && *stored == plan.record) return;
+  // Commits after the setting settled waited for it; the ones before must be confirmed.
+  if (!o.standby_names_settled_at) {
+    d->reason += "; synchronous standbys set, waiting for the setting to settle";
+    return;
+  }
+  const Lsn settled = *o.standby_names_settled_at;
+  int confirmed = 0;
+  for (const ReplicationPeer& peer : inst.replication) {
+    if (plan.record.Lists(peer.name) && peer.flush_lsn >= settled) ++confirmed;
+  }
+  if (confirmed < plan.record.acks) {
+    d->reason += fmt::format("; waiting for {} synchronous standby(s) to confirm {}",
+                             plan.record.acks - confirmed, settled.ToString());
+    return;
+  }
+  d->steps.push_back(Step::kWriteSyncRecord);
+  d->sync_record = plan.record;
+  d->reason += fmt::format("; synchronous standbys confirmed: {} of them acknowledge each commit",
+                           plan.record.acks);
+}
+
+// A node on an older timeline than the last leader's never takes over (invariant 5).
+uint32_t LeaderTimelineFloor(const Observation& o) {
+  return o.cluster.last_leader ? o.cluster.last_leader->timeline : 0;
+}
+
+PromotionContext PromotionRules(const Observation& o) {
+  PromotionContext context;
+  context.maximum_lag_bytes = o.timing.maximum_lag_on_failover;
+  context.leader_lsn = o.cluster.last_leader ? o.cluster.last_leader->lsn : Lsn{};
+  context.leader_timeline = LeaderTimelineFloor(o);
+  if (o.cluster.sync) context.sync = &*o.cluster.sync;
+  return context;
+}
+
 Decision DecideWithoutDcs(const Observation& o) {
   const InstanceState& inst = o.instance;
   const bool writable = inst.accepting && inst.role == PgRole::kPrimary;
   if (writable && o.now >= o.lease_deadline) {
+    if (o.failsafe_until && o.now < *o.failsafe_until) {
+      return Wait(
+          "etcd unreachable; failsafe mode: every member confirmed it cannot reach etcd either, "
+          "so nobody can take over and the primary keeps running");
+    }
     return Do({Step::kFence}, "etcd unreachable and the leader lease may have ended: fencing");
   }
   return Wait(writable ? "etcd unreachable; primary keeps running until its lease deadline"
@@ -133,9 +261,12 @@ Decision DecideSwitchoverLeader(const Observation& o, const SwitchoverRequest& r
 // (so no acknowledged commit is missing); if it never arrives, give the key back.
 Decision DecideSwitchoverCandidate(const Observation& o, const SwitchoverRequest& request) {
   if (o.instance.lsn > request.checkpoint) {
-    return Do({Step::kRenewLeader, Step::kPromote},
-              fmt::format("switchover from {}: received its shutdown checkpoint ({}), promoting",
-                          request.from, request.checkpoint.ToString()));
+    Decision d =
+        Do({Step::kRenewLeader, Step::kPromote},
+           fmt::format("switchover from {}: received its shutdown checkpoint ({}), promoting",
+                       request.from, request.checkpoint.ToString()));
+    d.standby_names = StandbyNamesAtPromotion(o, "");
+    return d;
   }
   const Duration waited = o.handover_since ? o.now - *o.handover_since : Duration::zero();
   if (waited >= TakeoverWait(o)) {
@@ -172,13 +303,26 @@ Decision DecideAsLeader(const Observation& o) {
               "postgres is down: restarting it as primary");
   }
   if (!inst.accepting) {
-    return Do({Step::kRenewLeader}, "leader; waiting for postgres to accept connections");
+    // A server that stopped answering (SIGSTOP, hung) may still take writes it cannot report.
+    // Past half the TTL it is killed; the restart-in-place path above brings it back.
+    const Duration silent = o.unresponsive_since ? o.now - *o.unresponsive_since : Duration{};
+    if (inst.unresponsive && silent > FromSeconds(o.timing.ttl_seconds / 2.0)) {
+      return Do({Step::kRenewLeader, Step::kKill},
+                fmt::format("postgres has not answered for {:.1f} s (over half the lease TTL): "
+                            "killing it to restart it as primary",
+                            Seconds(silent)));
+    }
+    return Do({Step::kRenewLeader}, inst.unresponsive
+                                        ? "leader; postgres does not answer"
+                                        : "leader; waiting for postgres to accept connections");
   }
   const auto& switchover = o.cluster.switchover;
   const bool handed_to_self = switchover && switchover->handing_over && switchover->to == o.self;
   if (inst.role == PgRole::kReplica) {
     if (handed_to_self) return DecideSwitchoverCandidate(o, *switchover);
-    return Do({Step::kRenewLeader, Step::kPromote}, "holds the leader key: promoting");
+    Decision d = Do({Step::kRenewLeader, Step::kPromote}, "holds the leader key: promoting");
+    d.standby_names = StandbyNamesAtPromotion(o, "");
+    return d;
   }
   Decision d = Do({Step::kRenewLeader}, "leader, running as primary");
   if (o.cluster.failover) {
@@ -196,10 +340,66 @@ Decision DecideAsLeader(const Observation& o) {
     }
     return DecideSwitchoverLeader(o, *switchover);
   }
+  AddSyncSteps(o, &d);
+  return d;
+}
+
+// Synchronous mode, while the leader's lease runs but its node answers nothing (neither its
+// PostgreSQL nor its agent): a standby its record lists stops replicating from it (detaches), so
+// it confirms nothing more. Once QuorumToPromote() listed standbys have detached the old leader
+// cannot have another commit confirmed, and the furthest of them, holding every confirmed
+// commit, takes the key without waiting for the lease. nullopt: the usual follower rules apply.
+std::optional<Decision> DecideEarlyTakeover(const Observation& o, const LeaderKey& leader) {
+  const auto& sync = o.cluster.sync;
+  const InstanceState& inst = o.instance;
+  if (!sync || sync->leader != leader.name || sync->QuorumToPromote() == 0 ||
+      !sync->Lists(o.self) || !inst.accepting || inst.role != PgRole::kReplica) {
+    return std::nullopt;
+  }
+  if (!o.leader_unreachable) return std::nullopt;  // (re)attached by the follower rules
+  if (o.detached_from != leader.name) {
+    return Do({Step::kDetach},
+              fmt::format("leader {} unreachable (PostgreSQL and API): detaching from it so it "
+                          "gets no more confirmations",
+                          leader.name));
+  }
+  std::vector<MemberInfo> detached = {DescribeSelf(o)};
+  for (const auto& [name, m] : o.cluster.members) {
+    if (name != o.self && sync->Lists(name) && m.detached_from == leader.name &&
+        m.state == "running") {
+      detached.push_back(m);
+    }
+  }
+  const size_t quorum = sync->QuorumToPromote();
+  if (detached.size() < quorum) {
+    return Wait(
+        fmt::format("detached from unreachable leader {}; {} of the {} synchronous "
+                    "standbys needed to take over early have",
+                    leader.name, detached.size(), quorum));
+  }
+  std::sort(detached.begin(), detached.end(), RanksBefore);
+  const MemberInfo& best = detached.front();
+  if (best.name != o.self) {
+    return Wait(
+        fmt::format("detached from unreachable leader {}; {} is the furthest and takes "
+                    "over",
+                    leader.name, best.name));
+  }
+  if (o.tags.nofailover || inst.timeline < LeaderTimelineFloor(o)) {
+    return Wait(fmt::format("detached from unreachable leader {}; this node may not take over",
+                            leader.name));
+  }
+  Decision d = Do({Step::kTakeOverLeader, Step::kPromote},
+                  fmt::format("leader {} unreachable and {} synchronous standbys detached: it can "
+                              "confirm no more commits, and this node holds every confirmed one; "
+                              "taking over without waiting for its lease",
+                              leader.name, detached.size()));
+  d.standby_names = StandbyNamesAtPromotion(o, leader.name);
   return d;
 }
 
 Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
+  if (auto early = DecideEarlyTakeover(o, leader)) return *early;
   const InstanceState& inst = o.instance;
   const MemberInfo* leader_member = o.cluster.Member(leader.name);
   std::optional<Upstream> upstream;
@@ -233,7 +433,11 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
     const bool behind_switch_point = inst.clean_shutdown &&
                                      leader_member->timeline == inst.timeline + 1 &&
                                      inst.lsn < leader_member->timeline_start;
-    if (older_timeline && !behind_switch_point) {
+    // A replica's control file names the timeline of its last restartpoint, often older than
+    // the WAL it streamed: it starts as a replica, and is rewound only if it turns out to have
+    // received WAL past the leader's switch point (below). pg_rewind on a replica that was
+    // killed would first run crash recovery, writing an end-of-recovery record no leader has.
+    if (older_timeline && !behind_switch_point && !inst.stopped_in_recovery) {
       return Do({Step::kRewind, Step::kStartReplica},
                 fmt::format("on timeline {} while leader {} is on {}: rewinding, then following",
                             inst.timeline, leader.name, leader_member->timeline),
@@ -296,12 +500,23 @@ Decision DecideManualFailover(const Observation& o, const FailoverRequest& reque
                    : Do({Step::kAcquireLeader, Step::kPromote, Step::kEndFailover},
                         "manual failover to this node: taking the key and promoting");
   d.operator_choice = true;
+  d.standby_names =
+      StandbyNamesAtPromotion(o, o.cluster.last_leader ? o.cluster.last_leader->name : "");
   return d;
 }
 
 Decision RankWithoutLeader(const Observation& o) {
   const InstanceState& inst = o.instance;
   if (ManualFailoverPending(o)) return DecideManualFailover(o, *o.cluster.failover);
+  // This node told a primary in failsafe mode that nobody could take over: it keeps its word
+  // for a TTL, while that primary takes its key back.
+  if (!o.failsafe_leader.empty() && o.failsafe_leader != o.self &&
+      o.now - o.failsafe_confirmed_at < std::chrono::seconds(o.timing.ttl_seconds)) {
+    return Wait(
+        fmt::format("no leader; {} kept its primary in failsafe mode until moments ago: "
+                    "waiting for it to take its key back",
+                    o.failsafe_leader));
+  }
   if (!inst.data_present) return Wait("no leader to clone from");
   if (!inst.running) {
     return Do({Step::kStartReplica}, "no leader: starting read-only to learn this node's position");
@@ -325,10 +540,9 @@ Decision RankWithoutLeader(const Observation& o) {
     return Wait(fmt::format("no leader; waiting for {} to report its position", pending.front()));
   }
   members.push_back(DescribeSelf(o));
-  const uint64_t max_lag = o.timing.maximum_lag_on_failover;
-  const Lsn leader_lsn = o.cluster.last_leader ? o.cluster.last_leader->lsn : Lsn{};
-  const auto verdicts = JudgeCandidates(members, max_lag, leader_lsn);
-  const auto ranked = RankCandidates(members, max_lag, leader_lsn);
+  const PromotionContext context = PromotionRules(o);
+  const auto verdicts = JudgeCandidates(members, context);
+  const auto ranked = RankCandidates(members, context);
   if (ranked.empty()) {
     std::string why;
     for (const auto& v : verdicts) why += fmt::format("; {}: {}", v.name, v.why_not);
@@ -349,12 +563,16 @@ Decision RankWithoutLeader(const Observation& o) {
     return Do({Step::kAcquireLeader},
               "no leader; this primary is the best candidate: taking the key");
   }
-  return Do({Step::kAcquireLeader, Step::kPromote},
-            self_rank == 0
-                ? "no leader; this replica is the best candidate: taking the key and promoting"
-                : fmt::format("no leader; {} did not take over in time: taking the key and "
-                              "promoting",
-                              ranked.front()));
+  Decision d =
+      Do({Step::kAcquireLeader, Step::kPromote},
+         self_rank == 0 ? "no leader; this replica is the best candidate: taking the key and "
+                          "promoting"
+                        : fmt::format("no leader; {} did not take over in time: taking the key and "
+                                      "promoting",
+                                      ranked.front()));
+  d.standby_names =
+      StandbyNamesAtPromotion(o, o.cluster.last_leader ? o.cluster.last_leader->name : "");
+  return d;
 }
 
 // No leader: the best candidate takes over. A writable primary that does not take the key

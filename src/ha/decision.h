@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dcs/sync_record.h"
 #include "pg/instance.h"
 
 namespace baton {
@@ -27,6 +28,7 @@ enum class Step {
   kPromote,
   kDemote,            // stop fast, start as a replica of `upstream` (or of nobody)
   kFence,             // stop immediately, start as a replica of nobody: writes refused at once
+  kKill,              // kill -9 postgres and every backend (a server that stopped answering)
   kHandOver,          // switchover: stop cleanly, pass the leader key to `upstream` (the target)
   kEndSwitchover,     // delete the switchover request: it is done
   kRefuseSwitchover,  // delete the switchover request, recording `reason` in the history
@@ -36,6 +38,11 @@ enum class Step {
   kReinit,            // stop, empty the data directory, clone from `upstream`
   kEndAction,         // report this node's operator verb done (reason = message), delete it
   kRefuseAction,      // report this node's operator verb refused (reason = why), delete it
+  kTakeOverLeader,    // synchronous mode: move /leader from the unreachable leader to this node
+  kDetach,            // synchronous mode: stop replicating from the unreachable leader
+  kWriteSyncRecord,   // store `sync_record` as /sync (transaction: this node leads)
+  kDeleteSyncRecord,  // synchronous mode turned off: delete /sync (transaction: this node leads)
+  kSetStandbyNames,   // set synchronous_standby_names to `standby_names` (reload)
 };
 
 const char* StepName(Step step);
@@ -47,6 +54,9 @@ struct Decision {
   // The operator named this node (manual failover): after winning the key it does not defer
   // to a better-ranked candidate.
   bool operator_choice = false;
+  std::optional<SyncRecord> sync_record{};  // for kWriteSyncRecord
+  // For kSetStandbyNames; with kPromote, the setting the server starts its new timeline with.
+  std::optional<std::string> standby_names{};
 
   bool idle() const { return steps.empty(); }
   // True when a step changes this node's state (anything but renewing the leader key), so the

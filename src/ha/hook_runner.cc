@@ -20,7 +20,13 @@ const std::string& CommandFor(const Hooks& hooks, const std::string& event_name)
   if (event_name == "on_stop") return hooks.on_stop;
   if (event_name == "on_role_change") return hooks.on_role_change;
   if (event_name == "on_failover") return hooks.on_failover;
+  if (event_name == "pre_promote") return hooks.pre_promote;
+  if (event_name == "fence_command") return hooks.fence_command;
   return kNone;
+}
+
+Duration HookTimeout(const Hooks& hooks) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hooks.timeout_seconds));
 }
 
 }  // namespace
@@ -85,16 +91,43 @@ void HookRunner::WorkLoop() {
     running_ = true;
     ++counts_.started;
     lock.unlock();
-    const Outcome outcome = Run(hook);
+    const Outcome outcome = Run(hook, HookTimeout(hooks_)).outcome;
     lock.lock();
     running_ = false;
-    if (outcome != Outcome::kSucceeded) ++counts_.failed;
-    if (outcome == Outcome::kTimedOut) ++counts_.timed_out;
+    Count(outcome);
     if (queue_.empty()) idle_.notify_all();
   }
 }
 
-HookRunner::Outcome HookRunner::Run(const PendingHook& hook) const {
+void HookRunner::Count(Outcome outcome) {
+  if (outcome != Outcome::kSucceeded) ++counts_.failed;
+  if (outcome == Outcome::kTimedOut) ++counts_.timed_out;
+}
+
+Status HookRunner::RunNow(const HookEvent& event, Duration budget) {
+  const std::string& command = CommandFor(hooks_, event.name);
+  if (command.empty()) return Status::Ok();
+  {
+    std::lock_guard lock(mu_);
+    ++counts_.started;
+  }
+  const Ended ended = Run({event, command}, std::min(HookTimeout(hooks_), budget));
+  {
+    std::lock_guard lock(mu_);
+    Count(ended.outcome);
+  }
+  switch (ended.outcome) {
+    case Outcome::kSucceeded:
+      return Status::Ok();
+    case Outcome::kTimedOut:
+      return Timeout(fmt::format("hook {} timed out: {}", event.name, ended.detail));
+    case Outcome::kFailed:
+      break;
+  }
+  return FailedPrecondition(fmt::format("hook {} failed: {}", event.name, ended.detail));
+}
+
+HookRunner::Ended HookRunner::Run(const PendingHook& hook, Duration timeout) const {
   const HookEvent& event = hook.event;
   std::map<std::string, std::string> env = {
       {"BATON_EVENT", event.name},
@@ -112,8 +145,7 @@ HookRunner::Outcome HookRunner::Run(const PendingHook& hook) const {
         name.find("PASSWORD") != std::string::npos || name.find("TOKEN") != std::string::npos;
     if (name.rfind("BATON_", 0) == 0 && secret) env[name] = "";
   }
-  const auto timeout =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hooks_.timeout_seconds));
+  for (const auto& [name, value] : event.details) env[name] = value;
   spdlog::info("hook {}: running {}", event.name, hook.command);
   std::string last_line;
   const auto result =
@@ -122,21 +154,23 @@ HookRunner::Outcome HookRunner::Run(const PendingHook& hook) const {
         last_line = line;
       });
   if (result.status().code() == StatusCode::kTimeout) {
-    spdlog::warn("hook {}: killed after its {} s timeout (last output: '{}')", event.name,
-                 hooks_.timeout_seconds, last_line);
-    return Outcome::kTimedOut;
+    const std::string detail =
+        fmt::format("killed after {:.1f} s (last output: '{}')", Seconds(timeout), last_line);
+    spdlog::warn("hook {}: {}", event.name, detail);
+    return {Outcome::kTimedOut, detail};
   }
   if (!result.ok()) {
     spdlog::warn("hook {}: could not run: {}", event.name, result.status().ToString());
-    return Outcome::kFailed;
+    return {Outcome::kFailed, "could not run: " + result.status().ToString()};
   }
   if (result->exit_code != 0) {
-    spdlog::warn("hook {}: failed with exit code {} (last output: '{}')", event.name,
-                 result->exit_code, last_line);
-    return Outcome::kFailed;
+    const std::string detail =
+        fmt::format("exit code {} (last output: '{}')", result->exit_code, last_line);
+    spdlog::warn("hook {}: failed with {}", event.name, detail);
+    return {Outcome::kFailed, detail};
   }
   spdlog::info("hook {}: done", event.name);
-  return Outcome::kSucceeded;
+  return {Outcome::kSucceeded, ""};
 }
 
 }  // namespace baton

@@ -5,14 +5,17 @@
 // `/bin/sh -c <command>` with the event in BATON_* environment variables, killed with its
 // process group after `hooks.timeout`. So a slow or hung hook never blocks the agent loop. The
 // queue holds kQueueCapacity events; when full, the oldest waiting one is dropped. A hook that
-// fails, times out or is dropped is logged and counted, never reported to the caller. All public
-// methods are thread-safe.
+// fails, times out or is dropped is logged and counted, never reported to the caller. The
+// promotion hooks (pre_promote, fence_command) are different: RunNow() runs them on the
+// caller's thread and reports how they ended, since a failure must stop the promotion. All
+// public methods are thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -24,11 +27,13 @@ namespace baton {
 
 // What happened, passed to the hook command as environment variables.
 struct HookEvent {
-  std::string name;      // "on_start" | "on_stop" | "on_role_change" | "on_failover"
+  std::string name;      // "on_start" | "on_stop" | "on_role_change" | "on_failover" |
+                         // "pre_promote" | "fence_command"
   std::string old_role;  // "primary" | "replica" | "" (unknown)
   std::string new_role;
   uint32_t timeline = 0;
   std::string reason;
+  std::map<std::string, std::string> details{};  // more BATON_* variables (old leader address)
 };
 
 class HookRunner {
@@ -46,6 +51,10 @@ class HookRunner {
   void Fire(const HookEvent& event);
   // Blocks until no hook is waiting or running, or `timeout` passes. True when drained.
   bool Drain(Duration timeout);
+  // Runs the command configured for event.name now, on this thread, killed after the lesser of
+  // `hooks.timeout` and `budget`. Ok when none is configured or it exits 0; FailedPrecondition
+  // (exit code and last output line) or Timeout otherwise. Counted like the others.
+  Status RunNow(const HookEvent& event, Duration budget);
 
   struct Counts {
     uint64_t started = 0;
@@ -62,10 +71,15 @@ class HookRunner {
   };
 
   enum class Outcome { kSucceeded, kFailed, kTimedOut };
+  struct Ended {
+    Outcome outcome;
+    std::string detail;  // exit code and last output line, or why it could not run
+  };
 
   void WorkLoop();
-  // Runs one hook to completion or timeout, logging its output, and says how it ended.
-  Outcome Run(const PendingHook& hook) const;
+  // Runs one hook to completion or `timeout`, logging its output, and says how it ended.
+  Ended Run(const PendingHook& hook, Duration timeout) const;
+  void Count(Outcome outcome);  // with mu_ held
 
   const Hooks hooks_;
   const std::string cluster_;

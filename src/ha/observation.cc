@@ -16,7 +16,7 @@ MemberInfo DescribeSelf(const Observation& o) {
     m.state = "stopped";
   } else if (!inst.accepting) {
     m.role = "unknown";
-    m.state = "starting";
+    m.state = inst.unresponsive ? "unresponsive" : "starting";
   } else {
     m.role = PgRoleName(inst.role);
     m.state = "running";
@@ -30,6 +30,7 @@ MemberInfo DescribeSelf(const Observation& o) {
   }
   m.note = inst.problem;
   if (o.dcs_reachable && o.cluster.leader) m.leader_seen = o.cluster.leader->name;
+  m.detached_from = o.detached_from;
   return m;
 }
 

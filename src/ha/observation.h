@@ -20,6 +20,7 @@ struct Observation {
   std::string self;
   Tags tags;
   Timing timing;
+  HaPolicy ha;
 
   bool dcs_reachable = false;
   ClusterView cluster;  // meaningful only when dcs_reachable
@@ -28,8 +29,24 @@ struct Observation {
   // The agent's memory across loops.
   TimePoint lease_deadline{};                   // local fencing deadline for the leader key
   std::optional<TimePoint> primary_down_since;  // while leader: when postgres was seen down
+  std::optional<TimePoint> unresponsive_since;  // while leader: since when postgres does not answer
   std::optional<TimePoint> leaderless_since;    // when this agent first saw no leader
   std::optional<TimePoint> handover_since;  // when this node was first handed the key (switchover)
+  std::optional<TimePoint> leader_since;    // while leader: since when it runs as the primary
+  // The WAL position when synchronous_standby_names (as it is now) was first seen in effect:
+  // commits past it waited for the standbys it lists.
+  std::optional<Lsn> standby_names_settled_at;
+  // Synchronous mode, as a replica: the leader this node detached from (Instance::Detach), and
+  // whether the leader's node answers at all (its PostgreSQL and its agent's API both refuse
+  // or time out). Checked only while it matters (see Agent).
+  std::string detached_from;
+  bool leader_unreachable = false;
+  // Failsafe mode. As the primary, with etcd unreachable: every member it last saw confirmed
+  // that it cannot reach etcd either, which lets it keep running until this time.
+  std::optional<TimePoint> failsafe_until;
+  // As another member: the primary this agent last confirmed that to, and when.
+  std::string failsafe_leader;
+  TimePoint failsafe_confirmed_at{};
 };
 
 }  // namespace baton

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/lsn.h"
 #include "core/status.h"
@@ -23,7 +24,10 @@ namespace baton {
 enum class PgRole { kPrimary, kReplica };
 const char* PgRoleName(PgRole role);
 
-enum class StopMode { kFast, kImmediate };
+// kFast: a clean shutdown. kImmediate: no shutdown checkpoint (crash recovery at the next
+// start), escalating to kKill when the server does not react. kKill: SIGKILL to the postmaster
+// and every backend; works on a server that does not answer, or is stopped (SIGSTOP).
+enum class StopMode { kFast, kImmediate, kKill };
 
 // The server a replica streams from.
 struct Upstream {
@@ -37,6 +41,9 @@ struct InstanceState {
   bool data_present = false;  // the data directory holds a cluster (PG_VERSION exists)
   bool running = false;       // a postmaster for this data directory is alive
   bool accepting = false;     // it answers queries
+  bool unresponsive = false;  // it runs but answered no connection or query within the probe's
+                              // timeout (stopped, hung), unlike a server that refuses
+                              // connections while it starts
   PgRole role = PgRole::kReplica;
   uint32_t timeline = 0;
   Lsn lsn;         // primary: current WAL insert position; replica: furthest received or replayed
@@ -49,6 +56,7 @@ struct InstanceState {
                                 // shutdown checkpoint, the last WAL record it wrote
   std::string configured_upstream;           // host:port in primary_conninfo, "" when none
   std::vector<ReplicationPeer> replication;  // primary: its standbys
+  std::string synchronous_standby_names;     // the setting in effect (SHOW), when accepting
   std::vector<std::string> pending_restart;  // settings changed that wait for a restart
   std::string problem;                       // why it is not accepting, when it is not
 };
@@ -78,6 +86,13 @@ class Instance {
   virtual Status Promote() = 0;
   // Points a running replica at a new upstream with a reload, not a restart.
   virtual Status Follow(const Upstream& upstream) = 0;
+  // A running replica stops replicating (primary_conninfo removed, reload). Returns once its
+  // WAL receiver is gone, so it confirms nothing more to its old upstream.
+  virtual Status Detach() = 0;
+  // Sets synchronous_standby_names in postgresql.conf (kept across restarts) and reloads a
+  // running server. Commits wait for the new set once every WAL sender has reloaded, which
+  // Probe shows (synchronous_standby_names and each peer's sync_state).
+  virtual Status SetSynchronousStandbyNames(const std::string& value) = 0;
   // Stops the server if it runs, then pg_rewind from `upstream` (crash recovery first if the
   // server did not stop cleanly). OK also when pg_rewind finds nothing to rewind. Unavailable
   // when `upstream` cannot be reached (nothing was changed); Internal when pg_rewind failed.
@@ -89,6 +104,13 @@ class Instance {
   virtual Status RemoveData() = 0;
   // `on_exit` runs (on another thread) whenever the postmaster exits.
   virtual void SetExitCallback(std::function<void()> on_exit) = 0;
+
+  // Fencing that does not depend on the caller staying alive or awake: if not re-armed before
+  // `deadline` (monotonic clock), the server is killed at once (StopMode::kKill), even if the
+  // caller is stopped, blocked or dead by then. Re-arming moves the deadline. The first call
+  // of either also ends what a previous agent for this data directory left armed.
+  virtual Status ArmFence(TimePoint deadline) = 0;
+  virtual Status DisarmFence() = 0;
 };
 
 }  // namespace baton

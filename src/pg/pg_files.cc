@@ -55,7 +55,8 @@ constexpr const char* kBatonMarker = "# managed by baton";
 
 }  // namespace
 
-std::string RenderPostgresqlConf(const Config& config) {
+std::string RenderPostgresqlConf(const Config& config,
+                                 const std::string& synchronous_standby_names) {
   std::map<std::string, std::string> params = BaselineParameters();
   for (const auto& [name, value] : config.pg_parameters) {
     params[name] = NeedsQuoting(value) ? ConfQuote(value) : value;
@@ -67,7 +68,21 @@ std::string RenderPostgresqlConf(const Config& config) {
   out << "unix_socket_directories = " << ConfQuote(config.socket_dir) << "\n";
   out << "cluster_name = " << ConfQuote(config.cluster_name + "/" + config.node_name) << "\n";
   for (const auto& [name, value] : params) out << name << " = " << value << "\n";
+  out << "synchronous_standby_names = " << ConfQuote(synchronous_standby_names) << "\n";
   return out.str();
+}
+
+std::string SynchronousStandbyNamesIn(const std::string& conf) {
+  static const std::regex setting(R"(^\s*synchronous_standby_names\s*=\s*'((?:[^']|'')*)'\s*$)");
+  std::istringstream in(conf);
+  std::string line;
+  std::string found;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (!std::regex_match(line, m, setting)) continue;
+    found = std::regex_replace(m[1].str(), std::regex("''"), "'");
+  }
+  return found;
 }
 
 std::string RenderPgHba(const Config& config) {

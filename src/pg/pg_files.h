@@ -14,7 +14,11 @@
 
 namespace baton {
 
-std::string RenderPostgresqlConf(const Config& config);
+// `synchronous_standby_names` is baton's (ha.synchronous_mode), not the operator's.
+std::string RenderPostgresqlConf(const Config& config,
+                                 const std::string& synchronous_standby_names);
+// The synchronous_standby_names a postgresql.conf text sets; "" when none.
+std::string SynchronousStandbyNamesIn(const std::string& conf);
 std::string RenderPgHba(const Config& config);
 // Returns `existing` with baton's recovery lines set for `upstream` (or removed when nullopt).
 std::string RewriteAutoConf(const std::string& existing, const Config& config,

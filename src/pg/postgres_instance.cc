@@ -13,6 +13,7 @@
 
 #include "core/wall_time.h"
 #include "pg/pg_files.h"
+#include "pg/postmaster.h"
 
 namespace baton {
 
@@ -26,6 +27,11 @@ namespace {
 
 constexpr auto kStartTimeout = std::chrono::seconds(60);
 constexpr auto kStopTimeout = std::chrono::seconds(60);
+// How long an immediate stop may take before the server is killed instead (a stopped or hung
+// postmaster never acts on it).
+constexpr auto kImmediateStopGrace = std::chrono::seconds(3);
+// CHECKPOINT and role creation may legitimately take long; they still must not hang forever.
+constexpr auto kCommandTimeout = std::chrono::seconds(60);
 constexpr auto kInitdbTimeout = std::chrono::minutes(5);
 constexpr auto kCloneTimeout = std::chrono::hours(6);
 
@@ -60,9 +66,21 @@ Status CommandStatus(const Result<CommandResult>& result, const std::string& wha
   return Status::Ok();
 }
 
+// Long enough for any probe of a healthy server, short enough that a few timed-out probes fit
+// well within one lease deadline.
+Duration ProbeTimeout(const Timing& timing) {
+  return std::min<Duration>(std::chrono::seconds(2),
+                            std::chrono::milliseconds(250) * timing.ttl_seconds);
+}
+
 }  // namespace
 
-PostgresInstance::PostgresInstance(Config config) : config_(std::move(config)) {}
+PostgresInstance::PostgresInstance(Config config)
+    : config_(std::move(config)),
+      probe_timeout_(ProbeTimeout(config_.timing)),
+      // Kept as the last agent left it: a rewrite must never quietly drop the synchronous
+      // standbys a stored SyncRecord relies on.
+      synchronous_standby_names_(SynchronousStandbyNamesIn(ReadFile(Path("postgresql.conf")))) {}
 
 PostgresInstance::~PostgresInstance() {
   std::unique_ptr<ExitWatch> watch;
@@ -104,15 +122,10 @@ std::string PostgresInstance::LocalConnInfo() const {
 }
 
 pid_t PostgresInstance::FindPostmaster() {
-  std::ifstream in(Path("postmaster.pid"));
-  pid_t pid = 0;
-  if (!(in >> pid)) return 0;
-  ReapIfChild(pid);
+  std::error_code exists_error;
+  if (!fs::exists(Path("postmaster.pid"), exists_error)) return 0;
   // After a reboot the pid in a stale file may belong to something else: it must be postgres.
-  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
-  std::string name;
-  std::getline(comm, name);
-  if (ProcessAlive(pid) && name.rfind("postgres", 0) == 0) return pid;
+  if (const pid_t pid = LivePostmaster(config_.data_dir); pid != 0) return pid;
   // A postmaster that died without cleaning up (kill -9, or a zombie nobody reaps) would make
   // the next start refuse with "lock file already exists".
   std::error_code ec;
@@ -127,7 +140,8 @@ pid_t PostgresInstance::postmaster_pid() {
 PgConnection* PostgresInstance::Connection() {
   if (connection_ && connection_->healthy()) return connection_.get();
   connection_.reset();
-  auto connected = PgConnection::Connect(LocalConnInfo());
+  auto connected = PgConnection::Connect(LocalConnInfo(), probe_timeout_);
+  connect_error_ = connected.status();
   if (!connected.ok()) return nullptr;
   connection_ = std::move(connected).value();
   return connection_.get();
@@ -154,7 +168,9 @@ InstanceState PostgresInstance::Probe() {
   WatchPostmaster(pid);
   PgConnection* conn = Connection();
   if (conn == nullptr) {
-    state.problem = "postgres does not accept connections";
+    state.unresponsive = connect_error_.code() == StatusCode::kTimeout;
+    state.problem = state.unresponsive ? "postgres does not answer: " + connect_error_.message()
+                                       : "postgres does not accept connections";
     return state;
   }
   auto rows = conn->Query(
@@ -171,6 +187,7 @@ InstanceState PostgresInstance::Probe() {
       " to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
       "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
   if (!rows.ok() || rows->size() != 1) {
+    state.unresponsive = !rows.ok() && rows.status().code() == StatusCode::kTimeout;
     state.problem = rows.ok() ? "probe returned no row" : rows.status().message();
     return state;
   }
@@ -184,6 +201,10 @@ InstanceState PostgresInstance::Probe() {
   state.replay_timestamp = row[5].value_or("");
   known_timeline_ = std::max(known_timeline_, state.timeline);
   state.timeline = known_timeline_;
+  auto standby_names = conn->Query("SHOW synchronous_standby_names");
+  if (standby_names.ok() && standby_names->size() == 1) {
+    state.synchronous_standby_names = standby_names->front()[0].value_or("");
+  }
   auto pending = conn->Query("SELECT name FROM pg_settings WHERE pending_restart ORDER BY name");
   if (pending.ok()) {
     for (const PgRow& p : *pending) state.pending_restart.push_back(p[0].value_or(""));
@@ -193,12 +214,14 @@ InstanceState PostgresInstance::Probe() {
     state.timeline_start = TimelineStart(state.timeline);
     auto peers = conn->Query(
         "SELECT application_name, state, replay_lsn,"
-        " COALESCE(EXTRACT(epoch FROM replay_lag), 0) FROM pg_stat_replication");
+        " COALESCE(EXTRACT(epoch FROM replay_lag), 0), flush_lsn, sync_state"
+        " FROM pg_stat_replication");
     if (peers.ok()) {
       for (const PgRow& p : *peers) {
-        state.replication.push_back({p[0].value_or(""), p[1].value_or(""),
-                                     Lsn::Parse(p[2].value_or("")).value_or(Lsn{}),
-                                     std::strtod(p[3].value_or("0").c_str(), nullptr)});
+        state.replication.push_back(
+            {p[0].value_or(""), p[1].value_or(""), Lsn::Parse(p[2].value_or("")).value_or(Lsn{}),
+             std::strtod(p[3].value_or("0").c_str(), nullptr),
+             Lsn::Parse(p[4].value_or("")).value_or(Lsn{}), p[5].value_or("")});
       }
     }
   }
@@ -229,7 +252,9 @@ void PostgresInstance::ReadControlData(InstanceState* state) {
 }
 
 Status PostgresInstance::WriteConfigFiles(PgRole role, const std::optional<Upstream>& upstream) {
-  if (Status s = WriteFile(Path("postgresql.conf"), RenderPostgresqlConf(config_)); !s.ok()) {
+  if (Status s = WriteFile(Path("postgresql.conf"),
+                           RenderPostgresqlConf(config_, synchronous_standby_names_));
+      !s.ok()) {
     return s;
   }
   if (Status s = WriteFile(Path("pg_hba.conf"), RenderPgHba(config_)); !s.ok()) return s;
@@ -273,6 +298,17 @@ Status PostgresInstance::Start(PgRole role, const std::optional<Upstream>& upstr
   if (Status s = WriteConfigFiles(role, upstream); !s.ok()) return s;
   // postgres insists on 0700 (or 0750) for its data directory.
   chmod(config_.data_dir.c_str(), 0700);
+  // A killed postmaster leaves its socket's lock file; postgres refuses to start while the pid
+  // in it is alive, and after a kill -9 that pid may already belong to another process. The
+  // file names its data directory (second line): ours, with no postmaster running, is stale.
+  const std::string socket_lock =
+      fmt::format("{}/.s.PGSQL.{}.lock", config_.socket_dir, config_.pg_listen.port);
+  std::istringstream lock_lines(ReadFile(socket_lock));
+  std::string lock_pid, lock_data_dir;
+  std::getline(lock_lines, lock_pid);
+  std::getline(lock_lines, lock_data_dir);
+  std::error_code ec;
+  if (lock_data_dir == config_.data_dir) fs::remove(socket_lock, ec);
   auto pid = SpawnDetached({Bin("postgres"), "-D", config_.data_dir}, log_path());
   if (!pid.ok()) return pid.status();
   spdlog::info("started postgres (pid {}) as {}{}", *pid, PgRoleName(role),
@@ -285,21 +321,74 @@ Status PostgresInstance::Stop(StopMode mode) {
   const pid_t pid = FindPostmaster();
   connection_.reset();
   if (pid == 0) return Status::Ok();
+  if (mode == StopMode::kKill) {
+    const int killed = KillServer(pid, kStopTimeout);
+    if (ProcessAlive(pid)) {
+      return Timeout(fmt::format("postgres (pid {}) survived SIGKILL for {:.0f} s", pid,
+                                 Seconds(kStopTimeout)));
+    }
+    FindPostmaster();  // clears the stale postmaster.pid
+    spdlog::warn("killed postgres (pid {}) and {} other process(es)", pid, std::max(killed - 1, 0));
+    return Status::Ok();
+  }
   kill(pid, mode == StopMode::kFast ? SIGINT : SIGQUIT);
-  if (WaitForExit(pid, kStopTimeout)) {
+  if (WaitForExit(pid, mode == StopMode::kFast ? kStopTimeout : kImmediateStopGrace)) {
     FindPostmaster();  // clears a stale postmaster.pid
     spdlog::info("stopped postgres (pid {}, {})", pid,
                  mode == StopMode::kFast ? "fast" : "immediate");
     return Status::Ok();
   }
+  if (mode == StopMode::kImmediate) {
+    spdlog::warn("postgres (pid {}) ignored an immediate stop for {:.0f} s: killing it", pid,
+                 Seconds(kImmediateStopGrace));
+    return Stop(StopMode::kKill);
+  }
   return Timeout(
       fmt::format("postgres (pid {}) did not stop within {:.0f} s", pid, Seconds(kStopTimeout)));
+}
+
+Status PostgresInstance::ArmFence(TimePoint deadline) {
+  EndLeftoverWatchdog();
+  if (watchdog_) {
+    Status armed = watchdog_->Arm(deadline);
+    if (armed.ok()) return armed;
+    spdlog::warn("{}; starting another", armed.ToString());
+    kill(watchdog_->pid(), SIGKILL);  // if merely stuck, it must never wake with an old deadline
+    watchdog_.reset();
+  }
+  auto started = FenceWatchdog::Start(config_.data_dir, config_.node_name);
+  if (!started.ok()) return started.status();
+  watchdog_ = std::move(started).value();
+  return watchdog_->Arm(deadline);
+}
+
+Status PostgresInstance::DisarmFence() {
+  EndLeftoverWatchdog();
+  if (!watchdog_) return Status::Ok();
+  if (Status s = watchdog_->Disarm(); !s.ok()) {
+    // One that takes no commands is ended: a watchdog that is gone enforces nothing.
+    spdlog::warn("{}; ending it", s.ToString());
+    kill(watchdog_->pid(), SIGKILL);
+    watchdog_.reset();
+  }
+  return Status::Ok();
+}
+
+void PostgresInstance::EndLeftoverWatchdog() {
+  if (leftover_watchdog_checked_) return;
+  leftover_watchdog_checked_ = true;
+  const pid_t leftover = FenceWatchdog::Find(config_.data_dir);
+  if (leftover == 0) return;
+  kill(leftover, SIGKILL);
+  WaitForExit(leftover, std::chrono::seconds(5));
+  spdlog::info("ended the watchdog (pid {}) left by a previous agent: this agent's loop takes over",
+               leftover);
 }
 
 Status PostgresInstance::Checkpoint() {
   PgConnection* conn = Connection();
   if (conn == nullptr) return Unavailable("cannot connect to run CHECKPOINT");
-  return conn->Execute("CHECKPOINT");
+  return conn->Execute("CHECKPOINT", kCommandTimeout);
 }
 
 Status PostgresInstance::Bootstrap() {
@@ -325,12 +414,14 @@ Status PostgresInstance::CreateReplicationRole() {
   PgConnection* conn = Connection();
   if (conn == nullptr) return Unavailable("cannot connect to create the replication role");
   const std::string& user = config_.replication.username;
-  auto exists = conn->Query("SELECT 1 FROM pg_roles WHERE rolname = " + conn->Literal(user));
+  auto exists =
+      conn->Query("SELECT 1 FROM pg_roles WHERE rolname = " + conn->Literal(user), kCommandTimeout);
   if (!exists.ok()) return exists.status();
   const std::string verb = exists->empty() ? "CREATE" : "ALTER";
-  return conn->Execute(fmt::format("{} ROLE {} WITH REPLICATION LOGIN PASSWORD {}", verb,
-                                   conn->Identifier(user),
-                                   conn->Literal(config_.replication.password)));
+  return conn->Execute(
+      fmt::format("{} ROLE {} WITH REPLICATION LOGIN PASSWORD {}", verb, conn->Identifier(user),
+                  conn->Literal(config_.replication.password)),
+      kCommandTimeout);
 }
 
 Status PostgresInstance::CloneFrom(const Upstream& upstream,
@@ -392,6 +483,46 @@ Status PostgresInstance::Follow(const Upstream& upstream) {
   return Status::Ok();
 }
 
+Status PostgresInstance::Detach() {
+  const std::string auto_conf = Path("postgresql.auto.conf");
+  if (Status s = WriteFile(auto_conf, RewriteAutoConf(ReadFile(auto_conf), config_, std::nullopt));
+      !s.ok()) {
+    return s;
+  }
+  const pid_t pid = FindPostmaster();
+  if (pid == 0) return FailedPrecondition("postgres is not running");
+  if (kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
+  // The startup process ends the WAL receiver once it has reread primary_conninfo.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    PgConnection* conn = Connection();
+    if (conn == nullptr) return Unavailable("cannot connect to check the WAL receiver");
+    auto receivers = conn->Query("SELECT count(*) FROM pg_stat_wal_receiver");
+    if (!receivers.ok()) return receivers.status();
+    if (receivers->front()[0].value_or("1") == "0") {
+      spdlog::info("detached: no WAL receiver, nothing more is confirmed upstream");
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval, not a wait
+  }
+  return Timeout("the WAL receiver did not stop within 5 s after primary_conninfo was removed");
+}
+
+Status PostgresInstance::SetSynchronousStandbyNames(const std::string& value) {
+  synchronous_standby_names_ = value;
+  std::error_code ec;
+  if (!fs::exists(Path("PG_VERSION"), ec)) return Status::Ok();  // written at the next start
+  if (Status s = WriteFile(Path("postgresql.conf"),
+                           RenderPostgresqlConf(config_, synchronous_standby_names_));
+      !s.ok()) {
+    return s;
+  }
+  const pid_t pid = FindPostmaster();
+  if (pid != 0 && kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
+  spdlog::info("synchronous_standby_names = '{}'{}", value, pid != 0 ? " (reloaded)" : "");
+  return Status::Ok();
+}
+
 Lsn PostgresInstance::TimelineStart(uint32_t timeline) const {
   // Each line of a history file: "<parent timeline>\t<switch LSN>\t<reason>"; the last line
   // is the switch into `timeline`.
@@ -420,10 +551,10 @@ Status PostgresInstance::Rewind(const Upstream& upstream) {
                                        {"connect_timeout", "3"}});
   // A freshly promoted source still has its old timeline in its control file until its first
   // checkpoint; pg_rewind would then see "the same timeline" and skip a needed rewind.
-  auto source_conn =
-      PgConnection::Connect(source + " " + ConnInfo({{"password", config_.superuser.password}}));
+  auto source_conn = PgConnection::Connect(
+      source + " " + ConnInfo({{"password", config_.superuser.password}}), std::chrono::seconds(3));
   if (!source_conn.ok()) return source_conn.status().WithContext("connecting to the rewind source");
-  if (Status s = (*source_conn)->Execute("CHECKPOINT"); !s.ok()) {
+  if (Status s = (*source_conn)->Execute("CHECKPOINT", kCommandTimeout); !s.ok()) {
     // Nothing was changed here: report it as the source being unavailable, so the caller
     // retries instead of falling back to a re-clone.
     return Unavailable("CHECKPOINT on the rewind source: " + s.message());
@@ -440,7 +571,9 @@ Status PostgresInstance::Reconfigure(const std::map<std::string, std::string>& p
   config_.pg_parameters = parameters;
   std::error_code ec;
   if (!fs::exists(Path("PG_VERSION"), ec)) return Status::Ok();  // written at the next start
-  if (Status s = WriteFile(Path("postgresql.conf"), RenderPostgresqlConf(config_)); !s.ok()) {
+  if (Status s = WriteFile(Path("postgresql.conf"),
+                           RenderPostgresqlConf(config_, synchronous_standby_names_));
+      !s.ok()) {
     return s;
   }
   const pid_t pid = FindPostmaster();

@@ -3,7 +3,10 @@
 // The agent starts `postgres` as its own child (so it learns of its death at once through a
 // pidfd) with stderr appended to <data_dir>.log. An agent restarted while its server runs
 // adopts the postmaster from postmaster.pid instead of restarting it. Probes use one libpq
-// connection, re-opened when it breaks. Not thread-safe (owned by the agent loop).
+// connection, re-opened when it breaks; every connection attempt and probe query is bounded
+// (min(2 s, ttl/4)), so a stopped or hung server shows as `unresponsive` instead of freezing the
+// agent loop. Fencing deadlines go to a FenceWatchdog process, started at the first ArmFence.
+// Not thread-safe (owned by the agent loop).
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/process.h"
+#include "pg/fence_watchdog.h"
 #include "pg/instance.h"
 #include "pg/pg_connection.h"
 
@@ -33,10 +37,14 @@ class PostgresInstance final : public Instance {
   Status Checkpoint() override;
   Status Promote() override;
   Status Follow(const Upstream& upstream) override;
+  Status Detach() override;
+  Status SetSynchronousStandbyNames(const std::string& value) override;
   Status Rewind(const Upstream& upstream) override;
   Result<std::string> MoveAside() override;
   Status RemoveData() override;
   void SetExitCallback(std::function<void()> on_exit) override;
+  Status ArmFence(TimePoint deadline) override;
+  Status DisarmFence() override;
 
   // The postmaster's pid, 0 when none runs.
   pid_t postmaster_pid();
@@ -51,9 +59,13 @@ class PostgresInstance final : public Instance {
   void WatchPostmaster(pid_t pid);
   Status WriteConfigFiles(PgRole role, const std::optional<Upstream>& upstream);
   Status WaitUntilAccepting(pid_t pid, Duration timeout);
+  // Once per agent: kills a fencing watchdog that a previous agent left for this data directory.
+  void EndLeftoverWatchdog();
   Status CreateReplicationRole();
   // Timeline and checkpoint location of a stopped server, from pg_controldata.
   void ReadControlData(InstanceState* state);
+  // The probe connection, opened within the probe timeout; nullptr when that failed, and
+  // connect_error_ says why (Timeout: the server did not answer in time).
   PgConnection* Connection();
   std::string LogTail() const;
 
@@ -61,7 +73,10 @@ class PostgresInstance final : public Instance {
   Lsn TimelineStart(uint32_t timeline) const;
 
   Config config_;  // pg_parameters change with Reconfigure
+  const Duration probe_timeout_;
+  std::string synchronous_standby_names_;  // written into postgresql.conf with the parameters
   std::unique_ptr<PgConnection> connection_;
+  Status connect_error_;  // of the last connection attempt
   // The newest timeline this data directory is known to have streamed on. A replica's own view
   // (pg_control_checkpoint) only moves at restartpoints, and received_tli vanishes with the WAL
   // receiver, so without this a caught-up replica would look stale once its leader is gone.
@@ -69,6 +84,8 @@ class PostgresInstance final : public Instance {
   std::mutex callback_mu_;
   std::function<void()> on_exit_;
   std::unique_ptr<ExitWatch> exit_watch_;
+  std::unique_ptr<FenceWatchdog> watchdog_;
+  bool leftover_watchdog_checked_ = false;
 };
 
 }  // namespace baton

@@ -22,17 +22,16 @@ class DrillTest : public ::testing::Test {
     ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
   }
 
-  static std::string Dsn() {
-    std::vector<std::pair<std::string, int>> hosts;
-    for (const auto& n : cluster_->nodes) hosts.emplace_back("127.0.0.1", n.pg_port);
-    return MultiHostDsn(hosts, "postgres", LocalCluster::kSuperuserPassword);
-  }
+  static std::string Dsn() { return ClusterDsn(*cluster_); }
 
   static CommandResult Drill(std::vector<std::string> args) {
     std::vector<std::string> argv = {BatonBinary(), "drill"};
     argv.insert(argv.end(), args.begin(), args.end());
     auto result = RunCommand(argv, {}, seconds(240));
     EXPECT_TRUE(result.ok()) << result.status().ToString();
+    // The drill restarts the agents it killed: their new pids are in the manifest only.
+    auto reloaded = LocalCluster::Load(cluster_->dir);
+    if (reloaded.ok()) *cluster_ = std::move(reloaded).value();
     return result.ok() ? *result : CommandResult{};
   }
 

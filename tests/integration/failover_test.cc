@@ -36,24 +36,10 @@ class FailoverTest : public ::testing::Test {
 
   static std::string Conn(size_t i) { return cluster_->ConnInfo(i); }
 
-  static std::string Dsn() {
-    std::vector<std::pair<std::string, int>> hosts;
-    for (const auto& n : cluster_->nodes) hosts.emplace_back("127.0.0.1", n.pg_port);
-    return MultiHostDsn(hosts, "postgres", LocalCluster::kSuperuserPassword);
-  }
+  static std::string Dsn() { return ClusterDsn(*cluster_); }
 
-  // Waits for a leader other than `old` that runs as primary.
   static std::optional<size_t> NewLeader(size_t old, Duration timeout) {
-    std::optional<size_t> found;
-    PollUntil(timeout, [&] {
-      auto leader = cluster_->LeaderIndex();
-      if (leader && *leader != old &&
-          QueryOne(Conn(*leader), "SELECT pg_is_in_recovery()") == "f") {
-        found = leader;
-      }
-      return found.has_value();
-    });
-    return found;
+    return WaitForNewLeader(*cluster_, old, timeout);
   }
 
   static void RestartAgent(size_t i, const std::map<std::string, std::string>& env = {}) {

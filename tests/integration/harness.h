@@ -17,6 +17,7 @@
 #include "cli/local_cluster.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
+#include "drill/write_load.h"
 #include "pg/pg_connection.h"
 
 namespace baton::testing {
@@ -61,6 +62,28 @@ inline int HttpStatus(const LocalNode& node, const std::string& path) {
 inline ClusterView LoadView(const LocalCluster& cluster) {
   auto view = cluster.View();
   return view.ok() ? *view : ClusterView{};
+}
+
+// A multi-host DSN over every node that connects to whichever is writable.
+inline std::string ClusterDsn(const LocalCluster& cluster) {
+  std::vector<std::pair<std::string, int>> hosts;
+  for (const auto& n : cluster.nodes) hosts.emplace_back("127.0.0.1", n.pg_port);
+  return MultiHostDsn(hosts, "postgres", LocalCluster::kSuperuserPassword);
+}
+
+// Waits for a leader other than `old` that runs as primary.
+inline std::optional<size_t> WaitForNewLeader(const LocalCluster& cluster, size_t old,
+                                              Duration timeout) {
+  std::optional<size_t> found;
+  PollUntil(timeout, [&] {
+    auto leader = cluster.LeaderIndex();
+    if (leader && *leader != old &&
+        QueryOne(cluster.ConnInfo(*leader), "SELECT pg_is_in_recovery()") == "f") {
+      found = leader;
+    }
+    return found.has_value();
+  });
+  return found;
 }
 
 // A copy of PostgreSQL's bin directory in which `tool` always fails: how a test makes a real

@@ -5,9 +5,7 @@
 #include <memory>
 
 #include "core/wall_time.h"
-#include "dcs/memory_dcs.h"
-#include "fake_instance.h"
-#include "ha/agent.h"
+#include "sim_cluster.h"
 
 namespace baton {
 namespace {
@@ -15,106 +13,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-Config NodeConfig(int index) {
-  Config c;
-  c.cluster_name = "sim";
-  c.node_name = "node" + std::to_string(index);
-  c.pg_listen = c.pg_connect = {"127.0.0.1", 5400 + index};
-  c.api_listen = c.api_connect = {"127.0.0.1", 8000 + index};
-  c.timing.ttl_seconds = 10;
-  c.timing.primary_start_timeout_seconds = 30;
-  return c;
-}
-
-struct SimNode {
-  Config config;
-  FakeInstance instance;
-  std::unique_ptr<Agent> agent;
-};
-
-class AgentSimTest : public ::testing::Test {
- protected:
-  AgentSimTest() : dcs_(clock_) {
-    for (int i = 1; i <= 3; ++i) {
-      auto node = std::make_unique<SimNode>();
-      node->config = NodeConfig(i);
-      node->agent = std::make_unique<Agent>(node->config, dcs_, node->instance, clock_);
-      nodes_.push_back(std::move(node));
-    }
-  }
-
-  // Ticks every live agent once, `rounds` times, advancing simulated time between rounds.
-  void Rounds(int rounds, const std::vector<bool>& alive = {true, true, true}) {
-    for (int r = 0; r < rounds; ++r) {
-      for (size_t i = 0; i < nodes_.size(); ++i) {
-        if (alive[i]) nodes_[i]->agent->RunOnce();
-      }
-      clock_.Advance(milliseconds(500));
-    }
-  }
-
-  ClusterView View() {
-    ClusterStore reader(dcs_, "sim", "", 10, clock_);
-    return *reader.Load();
-  }
-
-  int Primaries() {
-    int n = 0;
-    for (auto& node : nodes_) {
-      n += node->instance.state.running && node->instance.state.role == PgRole::kPrimary;
-    }
-    return n;
-  }
-
-  size_t LeaderIndex() {
-    const auto view = View();
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      if (view.leader && view.leader->name == nodes_[i]->config.node_name) return i;
-    }
-    ADD_FAILURE() << "no leader";
-    return 0;
-  }
-
-  void Bootstrap() {
-    Rounds(4);
-    ASSERT_EQ(Primaries(), 1);
-  }
-
-  // A node dies whole: its agent stops ticking and its PostgreSQL is gone. Returns the liveness
-  // vector for Rounds().
-  std::vector<bool> Kill(size_t index, std::vector<bool> alive = {true, true, true}) {
-    alive[index] = false;
-    nodes_[index]->instance.state.running = nodes_[index]->instance.state.accepting = false;
-    return alive;
-  }
-
-  // The leader (`leader`) sees both replicas streaming, caught up to `replay_lsn`.
-  void ReportStandbys(size_t leader, Lsn replay_lsn) {
-    FakeInstance& instance = nodes_[leader]->instance;
-    instance.state.replication.clear();
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      if (i == leader) continue;
-      instance.state.replication.push_back(
-          {nodes_[i]->config.node_name, "streaming", replay_lsn, 0});
-    }
-  }
-
-  // With the replicas caught up, asks for a switchover from `from` (the leader) to `to`.
-  SwitchoverRequest RequestCaughtUpSwitchover(size_t from, size_t to) {
-    ReportStandbys(from, nodes_[from]->instance.state.lsn);
-    Rounds(1);
-    ClusterStore admin(dcs_, "sim", "", 10, clock_);
-    SwitchoverRequest request;
-    request.from = nodes_[from]->config.node_name;
-    request.to = nodes_[to]->config.node_name;
-    EXPECT_TRUE(*admin.RequestSwitchover(request));
-    return request;
-  }
-
-  SimulatedClock clock_;
-  MemoryDcs dcs_;
-  std::vector<std::unique_ptr<SimNode>> nodes_;
-};
+class AgentSimTest : public SimCluster {};
 
 TEST_F(AgentSimTest, BootstrapGivesExactlyOnePrimaryAndTwoFollowers) {
   Rounds(4);
@@ -331,6 +230,7 @@ TEST_F(AgentSimTest, AStalledLeaderWhoseLeaseEndedStopsWritingAtItsFirstTick) {
   // takes over.
   std::vector<bool> alive = {true, true, true};
   alive[stalled] = false;
+  nodes_[stalled]->instance.watchdog_alive = false;  // its watchdog was killed as well
   Rounds(26, alive);
   ASSERT_NE(LeaderIndex(), stalled);
   ASSERT_EQ(Primaries(), 2);  // the stalled one is still writable: nothing could stop it
@@ -340,6 +240,117 @@ TEST_F(AgentSimTest, AStalledLeaderWhoseLeaseEndedStopsWritingAtItsFirstTick) {
   ASSERT_FALSE(nodes_[stalled]->instance.calls.empty());
   EXPECT_EQ(nodes_[stalled]->instance.calls.front(), "stop:immediate");
   EXPECT_EQ(Primaries(), 1);
+}
+
+TEST_F(AgentSimTest, OnlyTheLeaderArmsItsWatchdogWithItsLeaseDeadline) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& deadline = nodes_[i]->instance.fence.deadline();
+    if (i != leader) {
+      EXPECT_FALSE(deadline.has_value()) << nodes_[i]->config.node_name;
+      continue;
+    }
+    // Renewed half a second ago (the last round): TTL 10 s minus the 1 s margin from then.
+    ASSERT_TRUE(deadline.has_value());
+    EXPECT_EQ(*deadline, clock_.Now() - milliseconds(500) + seconds(9));
+  }
+  // An orderly shutdown stops the server, then disarms.
+  nodes_[leader]->agent->Shutdown();
+  EXPECT_FALSE(nodes_[leader]->instance.state.running);
+  EXPECT_FALSE(nodes_[leader]->instance.fence.deadline().has_value());
+}
+
+TEST_F(AgentSimTest, ABootstrapThatOutlivesTheLeaseIsNotKilledAndItsNodeLeads) {
+  FakeInstance& first = nodes_[0]->instance;  // ticks first: claims /initialize
+  first.during_bootstrap = [&] {
+    clock_.Advance(seconds(12));  // a slow initdb: past the 9 s deadline, and the 10 s lease
+    first.RunWatchdog(clock_.Now());
+  };
+  Rounds(8);
+  EXPECT_EQ(first.watchdog_kills, 0) << "the bootstrap was killed half-made";
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_EQ(LeaderIndex(), 0u);
+  EXPECT_TRUE(first.fence.deadline().has_value()) << "not armed again once it held the key";
+}
+
+TEST_F(AgentSimTest, AShortLeaseKeepsAQuarterOfItsTtlAsTheFencingMargin) {
+  for (auto& node : nodes_) {
+    node->config.timing.ttl_seconds = 3;
+    node->config.timing.loop_wait_seconds = 0.5;
+    node->config.timing.retry_timeout_seconds = 1;
+    node->agent = std::make_unique<Agent>(node->config, dcs_, node->instance, clock_, peers_);
+  }
+  Bootstrap();
+  const auto& deadline = nodes_[LeaderIndex()]->instance.fence.deadline();
+  ASSERT_TRUE(deadline.has_value());
+  // Renewed in the last round, half a second ago: 3 s minus a 0.75 s margin from then.
+  EXPECT_EQ(*deadline - clock_.Now(), milliseconds(1750)) << Seconds(*deadline - clock_.Now());
+}
+
+TEST_F(AgentSimTest, AStalledLeadersWatchdogFencesItsPrimaryBeforeAnotherNodePromotes) {
+  Bootstrap();
+  const size_t stalled = LeaderIndex();
+  for (auto& node : nodes_) node->instance.state.lsn = Lsn{0x1000000};
+  // Whoever promotes checks that the stalled node is down by then, and is armed itself.
+  std::optional<TimePoint> promoted_at;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (i == stalled) continue;
+    FakeInstance& instance = nodes_[i]->instance;
+    instance.during_promote = [&, &instance = instance] {
+      promoted_at = clock_.Now();
+      EXPECT_FALSE(nodes_[stalled]->instance.state.running) << "two writable primaries";
+      EXPECT_TRUE(instance.fence.deadline().has_value()) << "promoted without an armed watchdog";
+    };
+  }
+  // Only the leader's agent stalls (SIGSTOP); its server and its watchdog keep running.
+  const TimePoint stalled_at = clock_.Now();
+  std::vector<bool> alive = {true, true, true};
+  alive[stalled] = false;
+  std::optional<TimePoint> fenced_at;
+  for (int step = 0; step < 30 && !promoted_at; ++step) {
+    Rounds(1, alive);
+    if (!fenced_at && nodes_[stalled]->instance.watchdog_kills > 0) fenced_at = clock_.Now();
+    EXPECT_LE(Primaries(), 1);
+  }
+  ASSERT_TRUE(fenced_at.has_value()) << "the watchdog never fenced";
+  ASSERT_TRUE(promoted_at.has_value()) << "nobody took over";
+  // Last renewed 0.5 s before the stall: fenced at its deadline (9 s after), promoted later.
+  EXPECT_EQ(*fenced_at, stalled_at - milliseconds(500) + seconds(9));
+  EXPECT_LT(*fenced_at, *promoted_at);
+  EXPECT_EQ(Primaries(), 1);
+  // The agent resumes: its server, killed, comes back as a replica of the new leader.
+  Rounds(6);
+  const size_t leader = LeaderIndex();
+  ASSERT_NE(leader, stalled);
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_TRUE(nodes_[stalled]->instance.state.running);
+  EXPECT_EQ(nodes_[stalled]->instance.state.role, PgRole::kReplica);
+  EXPECT_FALSE(nodes_[stalled]->instance.fence.deadline().has_value());
+}
+
+TEST_F(AgentSimTest, ALeaderWhosePostgresStopsAnsweringKillsItAndRestartsItAsPrimary) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  FakeInstance& instance = nodes_[leader]->instance;
+  instance.calls.clear();
+  instance.state.accepting = false;  // SIGSTOPped: every probe times out
+  instance.state.unresponsive = true;
+  const TimePoint stopped_at = clock_.Now();
+  std::optional<TimePoint> killed_at;
+  for (int step = 0; step < 20 && !killed_at; ++step) {
+    Rounds(1);
+    if (!instance.calls.empty() && instance.calls.front() == "stop:kill") killed_at = clock_.Now();
+    EXPECT_EQ(LeaderIndex(), leader);  // its agent keeps the key all along
+  }
+  ASSERT_TRUE(killed_at.has_value());
+  EXPECT_GT(*killed_at - stopped_at, seconds(5));  // half the TTL
+  EXPECT_LE(*killed_at - stopped_at, seconds(6));
+  Rounds(1);  // it is down now: restarted in place, as any dead primary of the leader
+  EXPECT_EQ(instance.calls, (std::vector<std::string>{"stop:kill", "start:primary"}));
+  EXPECT_EQ(instance.watchdog_kills, 0);  // the lease was renewed throughout
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_TRUE(instance.state.accepting);
 }
 
 TEST_F(AgentSimTest, PrimaryCutOffFromEtcdFencesItselfAtItsLeaseDeadline) {
@@ -381,6 +392,7 @@ TEST_F(AgentSimTest, SwitchoverPassesTheKeyAndTheOldLeaderFollowsWithoutARewind)
   leader.agent->RunOnce();  // stops cleanly and hands the key over
   EXPECT_FALSE(leader.instance.state.running);
   EXPECT_TRUE(leader.instance.state.clean_shutdown);
+  EXPECT_FALSE(leader.instance.fence.deadline().has_value()) << "still armed after the hand-over";
   const auto handing = View();
   ASSERT_TRUE(handing.leader.has_value());
   EXPECT_EQ(handing.leader->name, request.to);
@@ -392,6 +404,7 @@ TEST_F(AgentSimTest, SwitchoverPassesTheKeyAndTheOldLeaderFollowsWithoutARewind)
   EXPECT_EQ(LeaderIndex(), target);
   EXPECT_EQ(Primaries(), 1);
   EXPECT_EQ(nodes_[target]->instance.state.role, PgRole::kPrimary);
+  EXPECT_TRUE(nodes_[target]->instance.fence.deadline().has_value());
   EXPECT_EQ(leader.instance.state.role, PgRole::kReplica);
   EXPECT_TRUE(leader.instance.state.running);
   EXPECT_EQ(leader.instance.state.configured_upstream,

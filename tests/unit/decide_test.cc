@@ -114,6 +114,14 @@ TEST(DecideTest, AStoppedNodeOnAnOlderTimelineRewindsBeforeFollowing) {
   EXPECT_EQ(d.upstream->address.ToString(), "127.0.0.1:6000");
 }
 
+TEST(DecideTest, AStoppedReplicaStartsAsReplicaWhateverTimelineItsControlFileNames) {
+  Observation o = Follower();
+  o.instance.running = o.instance.accepting = false;
+  o.instance.stopped_in_recovery = true;  // killed while streaming; last restartpoint on 1
+  const Decision d = Decide(o);
+  EXPECT_EQ(d.steps, std::vector<Step>{Step::kStartReplica}) << d.reason;
+}
+
 TEST(DecideTest, AStoppedNodeOnTheLeadersTimelineJustStartsAsReplica) {
   Observation o = Follower();
   o.instance.running = o.instance.accepting = false;
@@ -201,6 +209,36 @@ TEST(DecideTest, ALeaderWhoseDataIsAReplicasRestartsItReadOnlyBeforePromoting) {
   EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRenewLeader, Step::kStartReplica}));
 }
 
+TEST(DecideTest, ALeaderWhosePostgresStopsAnsweringKillsItAfterHalfTheTtl) {
+  Observation o = Follower();
+  o.self = "node2";  // the leader, ttl 10 s
+  o.timing.ttl_seconds = 10;
+  o.instance.accepting = false;
+  o.instance.unresponsive = true;
+  o.unresponsive_since = o.now;
+  o.now += seconds(5);  // exactly half the TTL: still waits
+  Decision d = Decide(o);
+  EXPECT_EQ(d.steps, std::vector<Step>{Step::kRenewLeader}) << d.reason;
+  EXPECT_NE(d.reason.find("does not answer"), std::string::npos) << d.reason;
+  o.now += milliseconds(1);
+  d = Decide(o);
+  EXPECT_EQ(d.steps, (std::vector<Step>{Step::kRenewLeader, Step::kKill})) << d.reason;
+  EXPECT_NE(d.reason.find("not answered for 5.0 s"), std::string::npos) << d.reason;
+  // Once killed it is down, and the restart-in-place rule takes over.
+  o.instance.running = o.instance.unresponsive = false;
+  o.primary_down_since = o.now;
+  EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRenewLeader, Step::kStartPrimary}));
+}
+
+TEST(DecideTest, AServerThatRefusesConnectionsWhileStartingIsNeverKilled) {
+  Observation o = Follower();
+  o.self = "node2";
+  o.instance.accepting = false;  // "the database system is starting up": not unresponsive
+  o.unresponsive_since.reset();
+  o.now += seconds(600);
+  EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kRenewLeader});
+}
+
 TEST(DecideTest, AnUnfinishedBootstrapIsRetriedByTheNodeThatClaimedIt) {
   Observation o = Leaderless(0);
   o.cluster.initialized_by = "node1";
@@ -216,6 +254,7 @@ TEST(DecideTest, OnlyStateChangesMakeTheAgentLookAgainAtOnce) {
   EXPECT_TRUE(
       (Decision{{Step::kRenewLeader, Step::kStartPrimary}, std::nullopt, ""}.ChangesState()));
   EXPECT_TRUE((Decision{{Step::kFollow}, std::nullopt, ""}.ChangesState()));
+  EXPECT_TRUE((Decision{{Step::kRenewLeader, Step::kKill}, std::nullopt, ""}.ChangesState()));
 }
 
 TEST(DecideTest, APrimaryCutOffFromEtcdServesUntilItsLeaseDeadlineThenFences) {

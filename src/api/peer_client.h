@@ -1,0 +1,25 @@
+// PeerClient: the Peers port over the network: libpq to a member's PostgreSQL, HTTP(S) to its
+// agent's REST API, each bounded by `timeout`. Server certificates are not verified: an answer
+// from a member's address is all that is asked. Thread-safe (no shared state).
+#pragma once
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "ha/peers.h"
+
+namespace baton {
+
+class PeerClient final : public Peers {
+ public:
+  // `config` supplies the superuser credentials PostgreSQL is reached with.
+  PeerClient(const Config& config, Duration timeout);
+
+  bool Reachable(const MemberInfo& member) override;
+  bool ConfirmFailsafe(const MemberInfo& member, const std::string& leader) override;
+
+ private:
+  const Credentials superuser_;
+  const Duration timeout_;
+};
+
+}  // namespace baton

@@ -1,0 +1,256 @@
+// The agent loop in synchronous mode, failsafe mode and with promotion hooks, on simulated
+// clusters (tests/unit/sim_cluster.h): the sync record's life, the early takeover when the
+// leader's node dies, who may be promoted, hooks that stop a promotion, and an etcd outage
+// ridden out by confirmation of every member.
+#include <fstream>
+#include <sstream>
+
+#include "sim_cluster.h"
+#include "temp_dir.h"
+
+namespace baton {
+namespace {
+
+using std::chrono::seconds;
+
+class SyncSimTest : public SimCluster {
+ protected:
+  SyncSimTest() : SimCluster([](Config& c) { c.ha.synchronous_mode = SyncMode::kQuorum; }) {}
+
+  // Runs until the leader's record lists both replicas with one confirmation per commit.
+  void SettleSyncRecord(size_t leader) {
+    for (int i = 0; i < 12 && !Settled(leader); ++i) {
+      ReportStandbys(leader, nodes_[leader]->instance.state.lsn);
+      Rounds(1);
+    }
+    ASSERT_TRUE(Settled(leader)) << View().sync_text;
+  }
+
+  bool Settled(size_t leader) {
+    const auto view = View();
+    std::vector<std::string> others;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (i != leader) others.push_back(nodes_[i]->config.node_name);
+    }
+    return view.sync && *view.sync == SyncRecord::Make(nodes_[leader]->config.node_name, others, 1);
+  }
+};
+
+TEST_F(SyncSimTest, TheLeaderRecordsItsStandbysAndMakesCommitsWaitForOne) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  SettleSyncRecord(leader);
+  const std::string& names = nodes_[leader]->instance.state.synchronous_standby_names;
+  EXPECT_EQ(names.rfind("ANY 1 (", 0), 0u) << names;
+  // The record was written before the setting, and claimed confirmations only after.
+  const auto& calls = nodes_[leader]->instance.calls;
+  EXPECT_EQ(std::count_if(
+                calls.begin(), calls.end(),
+                [](const std::string& c) { return c.rfind("synchronous_standby_names:", 0) == 0; }),
+            1);
+}
+
+TEST_F(SyncSimTest, WhenTheLeadersNodeDiesTheFurthestStandbyTakesOverBeforeTheLeaseEnds) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  SettleSyncRecord(dead);
+  const size_t ahead = (dead + 1) % 3;
+  const size_t behind = (dead + 2) % 3;
+  nodes_[ahead]->instance.state.lsn = Lsn{0x2000000};
+  nodes_[behind]->instance.state.lsn = Lsn{0x1FFFF00};
+  for (size_t i : {ahead, behind}) nodes_[i]->instance.state.streaming = false;
+  peers_.unreachable = {nodes_[dead]->config.node_name};
+  std::vector<bool> alive = Kill(dead);
+  const TimePoint died = clock_.Now();
+  while (Primaries() == 0 && clock_.Now() - died < seconds(10)) Rounds(1, alive);
+  ASSERT_EQ(Primaries(), 1);
+  EXPECT_LT(clock_.Now() - died, seconds(5)) << "waited for the 10 s lease";
+  EXPECT_EQ(nodes_[ahead]->instance.state.role, PgRole::kPrimary);
+  for (size_t i : {ahead, behind}) {
+    const auto& calls = nodes_[i]->instance.calls;
+    EXPECT_NE(std::find(calls.begin(), calls.end(), "detach"), calls.end()) << i;
+  }
+  // It promoted with its first commits already waiting for the other standby, and claims no
+  // confirmed standby until that one confirms.
+  EXPECT_EQ(nodes_[ahead]->instance.state.synchronous_standby_names,
+            "ANY 1 (\"" + nodes_[behind]->config.node_name + "\")");
+  EXPECT_EQ(View().sync, SyncRecord::LeaderOnly(nodes_[ahead]->config.node_name));
+  const auto history = View().history;
+  EXPECT_NE(history.back()["reason"].get<std::string>().find("without waiting for its lease"),
+            std::string::npos)
+      << history.back().dump();
+}
+
+TEST_F(SyncSimTest, ANodeThatStillAnswersIsNotTakenOverEarly) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  SettleSyncRecord(leader);
+  for (size_t i = 0; i < 3; ++i) {
+    if (i != leader) nodes_[i]->instance.state.streaming = false;  // e.g. a network blip
+  }
+  Rounds(6);  // the leader's node answers (peers_.unreachable is empty)
+  EXPECT_EQ(LeaderIndex(), leader);
+  EXPECT_EQ(Primaries(), 1);
+}
+
+class OnModeSimTest : public SimCluster {
+ protected:
+  OnModeSimTest() : SimCluster([](Config& c) { c.ha.synchronous_mode = SyncMode::kOn; }) {}
+};
+
+TEST_F(OnModeSimTest, OnlyTheChosenStandbyIsPromotedEvenWhenAnotherIsFurther) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  for (int i = 0; i < 12 && !(View().sync && View().sync->acks == 1); ++i) {
+    ReportStandbys(dead, nodes_[dead]->instance.state.lsn);
+    Rounds(1);
+  }
+  ASSERT_TRUE(View().sync && View().sync->acks == 1) << View().sync_text;
+  const std::string chosen = View().sync->standbys.at(0);
+  size_t chosen_index = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    if (nodes_[i]->config.node_name == chosen) chosen_index = i;
+  }
+  const size_t other = 3 - dead - chosen_index;
+  nodes_[other]->instance.state.lsn = Lsn{0x3000000};  // further, but never confirmed a commit
+  Rounds(30, Kill(dead));                              // past the lease
+  EXPECT_EQ(nodes_[chosen_index]->instance.state.role, PgRole::kPrimary);
+  EXPECT_EQ(nodes_[other]->instance.state.role, PgRole::kReplica);
+  EXPECT_EQ(Primaries(), 1);
+}
+
+// Made before the agents, whose hooks write into it.
+struct HookFiles {
+  TempDir dir_;
+};
+
+class HookSimTest : protected HookFiles, public SimCluster {
+ protected:
+  HookSimTest()
+      : SimCluster([this](Config& c) {
+          c.hooks.fence_command = "echo \"$BATON_OLD_LEADER\" >> " + dir_.File("fenced");
+          c.hooks.pre_promote = "test ! -e " + dir_.File("refuse");
+          c.hooks.timeout_seconds = 5;
+        }) {}
+
+  std::string Fenced() {
+    std::ifstream in(dir_.File("fenced"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  // The replicas have everything the leader wrote, so either may take over.
+  void CatchUp(size_t leader) {
+    for (auto& node : nodes_) node->instance.state.lsn = nodes_[leader]->instance.state.lsn;
+  }
+};
+
+TEST_F(HookSimTest, TheFenceCommandRunsAgainstTheOldLeaderBeforeAFailoverPromotes) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  CatchUp(dead);
+  Rounds(30, Kill(dead));
+  ASSERT_EQ(Primaries(), 1);
+  EXPECT_EQ(Fenced(), nodes_[dead]->config.node_name + "\n");
+}
+
+TEST_F(HookSimTest, AFailingPrePromoteHookStopsThePromotionAndGivesTheKeyUp) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  CatchUp(dead);
+  std::ofstream(dir_.File("refuse")) << "no\n";
+  Rounds(30, Kill(dead));
+  EXPECT_EQ(Primaries(), 0);
+  const auto view = View();
+  EXPECT_FALSE(view.leader.has_value());
+  bool refused = false;
+  for (const auto& h : view.history) refused |= h["event"] == "promotion-refused";
+  EXPECT_TRUE(refused);
+  std::filesystem::remove(dir_.File("refuse"));
+  Rounds(8, Kill(dead));
+  EXPECT_EQ(Primaries(), 1) << "promotes once the hook agrees";
+}
+
+class FailsafeSimTest : public SimCluster {
+ protected:
+  FailsafeSimTest() : SimCluster([](Config& c) { c.ha.failsafe_mode = true; }) {
+    for (auto& node : nodes_) peers_.agents[node->config.node_name] = node->agent.get();
+  }
+};
+
+TEST_F(FailsafeSimTest, ThePrimaryRidesOutAnEtcdOutageWhileEveryMemberConfirms) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  dcs_.SetReachable(false);
+  Rounds(40);  // 20 s: twice the lease
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_EQ(nodes_[leader]->instance.state.role, PgRole::kPrimary);
+  EXPECT_TRUE(nodes_[leader]->instance.state.accepting) << "fenced despite every confirmation";
+
+  // etcd is back, the leader's lease long gone: the members who confirmed stay out of the
+  // election and the primary takes its key back.
+  dcs_.SetReachable(true);
+  Rounds(6);
+  EXPECT_EQ(LeaderIndex(), leader);
+  EXPECT_EQ(Primaries(), 1);
+  for (auto& node : nodes_) {
+    const auto& calls = node->instance.calls;
+    EXPECT_EQ(std::find(calls.begin(), calls.end(), "promote"), calls.end())
+        << node->config.node_name << " was promoted";
+  }
+}
+
+TEST_F(FailsafeSimTest, AMemberThatDoesNotAnswerMakesThePrimaryFenceAtItsDeadline) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  peers_.unreachable = {nodes_[(leader + 1) % 3]->config.node_name};
+  dcs_.SetReachable(false);
+  Rounds(24);  // 12 s: past the 9 s deadline
+  EXPECT_EQ(Primaries(), 0);
+  const InstanceState& fenced = nodes_[leader]->instance.state;
+  EXPECT_FALSE(fenced.running && fenced.role == PgRole::kPrimary);
+}
+
+class RestartSimTest : public SimCluster {};
+
+TEST_F(RestartSimTest, AfterAFullRestartTheNodesOnTheOldTimelineWaitForTheNewestData) {
+  Bootstrap();
+  const size_t old = LeaderIndex();
+  for (auto& node : nodes_) node->instance.state.lsn = Lsn{0x1000000};
+  Rounds(26, Kill(old));  // failover: the new leader is on timeline 2
+  const size_t newest = LeaderIndex();
+  ASSERT_NE(newest, old);
+  const size_t other = 3 - old - newest;
+  ASSERT_EQ(nodes_[newest]->instance.state.timeline, 2u);
+  // Everything stops before the third node followed the new timeline; the old primary and that
+  // node come back first, both on timeline 1, with more WAL than the new leader reported.
+  std::vector<bool> alive = Kill(newest, Kill(other));
+  Rounds(30, alive);  // every lease ends
+  for (size_t i : {old, other}) {
+    auto& state = nodes_[i]->instance.state;
+    state.timeline = 1;
+    state.lsn = Lsn{0x3000000};
+    state.running = state.accepting = false;
+    state.role = PgRole::kReplica;
+    nodes_[i]->instance.watchdog_alive = true;
+  }
+  alive = {true, true, true};
+  alive[newest] = false;
+  Rounds(30, alive);
+  EXPECT_EQ(Primaries(), 0) << "a node on timeline 1 took over from timeline 2";
+  EXPECT_NE(nodes_[other]->agent->Snapshot().last_decision.find("on timeline 1, cluster is on 2"),
+            std::string::npos)
+      << nodes_[other]->agent->Snapshot().last_decision;
+  // The node with the newest data returns and leads again.
+  auto& back = nodes_[newest]->instance.state;
+  back.running = back.accepting = false;
+  back.role = PgRole::kPrimary;
+  nodes_[newest]->instance.watchdog_alive = true;
+  Rounds(30);
+  EXPECT_EQ(LeaderIndex(), newest);
+  EXPECT_EQ(Primaries(), 1);
+}
+
+}  // namespace
+}  // namespace baton
