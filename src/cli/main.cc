@@ -223,6 +223,15 @@ int main(int argc, char** argv) {
       ->add_option("--user", demo_options.run_as_user,
                    "Unprivileged user to run PostgreSQL as when started by root")
       ->capture_default_str();
+  std::string demo_sync_mode = "off";
+  demo_start
+      ->add_option("--synchronous-mode", demo_sync_mode,
+                   "ha.synchronous_mode of every agent: off, on or quorum")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "on", "quorum"}));
+  bool demo_failsafe = false;
+  demo_start->add_flag("--failsafe-mode", demo_failsafe,
+                       "ha.failsafe_mode on: an etcd outage leaves the primary running");
   std::string stop_dir = demo_options.dir;
   auto* demo_stop = demo->add_subcommand("stop", "Stop the demo's agents, PostgreSQL and etcd");
   demo_stop->add_option("--dir", stop_dir, "The demo's directory")->capture_default_str();
@@ -261,6 +270,8 @@ int main(int argc, char** argv) {
   if (config_set->parsed()) return baton::ConfigSetCommand(config_target, assignments);
   if (config_edit->parsed()) return baton::ConfigEditCommand(config_target);
   if (demo_start->parsed()) {
+    demo_options.agent_env["BATON_HA_SYNCHRONOUS_MODE"] = demo_sync_mode;
+    demo_options.agent_env["BATON_HA_FAILSAFE_MODE"] = demo_failsafe ? "true" : "false";
     // Keep the derived timings valid for short leases (both must stay below the TTL).
     demo_options.retry_timeout_seconds =
         std::min(demo_options.retry_timeout_seconds, demo_options.ttl_seconds / 2.0);
