@@ -19,6 +19,7 @@ class PeerClient final : public Peers {
 
  private:
   const Credentials superuser_;
+  const ApiSecurity api_security_;  // this node's restapi.auth, presented to the others
   const Duration timeout_;
 };
 

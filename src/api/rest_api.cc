@@ -126,6 +126,17 @@ void RestApi::Route() {
     Reply(res, s.instance.accepting, NodeJson(s));
   });
   server_->Post("/failsafe", [this](const httplib::Request& req, httplib::Response& res) {
+    // With restapi.auth set, only a caller with the cluster's credentials (the other agents)
+    // may ask; without it the endpoint is open, like the read-only ones.
+    if (config_.api_security.AuthConfigured()) {
+      const AuthVerdict verdict =
+          CheckAdminAuth(config_.api_security, req.get_header_value("Authorization"));
+      if (!verdict.allowed()) {
+        res.status = verdict.http_status;
+        res.set_content(nlohmann::json{{"error", verdict.error}}.dump(), "application/json");
+        return;
+      }
+    }
     auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (!body.is_object() || !body.contains("leader") || !body["leader"].is_string()) {
       res.status = 400;

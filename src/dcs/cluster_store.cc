@@ -77,6 +77,7 @@ Result<ClusterView> ClusterStore::Load() {
     } else if (key.rfind(kMembers, 0) == 0) {
       if (auto member = MemberInfo::FromJson(kv.value)) {
         member->lease = kv.lease;
+        view.member_texts[member->name] = kv.value;
         view.members[member->name] = *member;
       }
     } else if (key == kPause) {
@@ -180,19 +181,20 @@ Result<bool> ClusterStore::AcquireLeader(const std::optional<std::string>& sync_
   if (!sync_expected) return dcs_.CreateIfAbsent(prefix_ + kLeader, node_, lease_);
   return dcs_.Transact({TxnCondition::Absent(prefix_ + kLeader),
                         TxnCondition::Reads(prefix_ + kSync, *sync_expected)},
-                       {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_},
-                        KeyValue{.key = prefix_ + kSync,
-                                 .value = JsonText(SyncRecord::LeaderOnly(node_).ToJson())}});
+                       {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_}});
 }
 
 Result<bool> ClusterStore::TakeOverLeader(const std::string& old_leader,
-                                          const std::string& sync_expected) {
+                                          const std::string& sync_expected,
+                                          const std::map<std::string, std::string>& members) {
   if (lease_ == 0) return FailedPrecondition("no session lease");
-  return dcs_.Transact({TxnCondition::Equals(prefix_ + kLeader, old_leader),
-                        TxnCondition::Reads(prefix_ + kSync, sync_expected)},
-                       {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_},
-                        KeyValue{.key = prefix_ + kSync,
-                                 .value = JsonText(SyncRecord::LeaderOnly(node_).ToJson())}});
+  std::vector<TxnCondition> conditions = {TxnCondition::Equals(prefix_ + kLeader, old_leader),
+                                          TxnCondition::Reads(prefix_ + kSync, sync_expected)};
+  for (const auto& [name, text] : members) {
+    conditions.push_back(TxnCondition::Equals(prefix_ + kMembers + name, text));
+  }
+  return dcs_.Transact(conditions,
+                       {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_}});
 }
 
 Result<bool> ClusterStore::WriteSync(const SyncRecord& record, const std::string& expected_text) {
@@ -255,11 +257,7 @@ Result<bool> ClusterStore::HandOver(const SwitchoverRequest& request, int64_t to
   std::vector<KeyValue> puts = {
       KeyValue{.key = prefix_ + kSwitchover, .value = JsonText(request.ToJson())},
       KeyValue{.key = prefix_ + kLeader, .value = request.to, .lease = to_lease}};
-  if (sync_expected) {
-    conditions.push_back(TxnCondition::Reads(prefix_ + kSync, *sync_expected));
-    puts.push_back(KeyValue{.key = prefix_ + kSync,
-                            .value = JsonText(SyncRecord::LeaderOnly(request.to).ToJson())});
-  }
+  if (sync_expected) conditions.push_back(TxnCondition::Reads(prefix_ + kSync, *sync_expected));
   return dcs_.Transact(conditions, puts);
 }
 

@@ -51,6 +51,7 @@ struct ClusterView {
   std::optional<std::string> initialized_by;
   std::optional<LeaderKey> leader;
   std::map<std::string, MemberInfo> members;
+  std::map<std::string, std::string> member_texts;  // each member's record as stored
   std::optional<LeaderStatus> last_leader;
   std::optional<SyncRecord> sync;  // synchronous mode's record (dcs/sync_record.h)
   std::string sync_text;           // as stored ("" when absent), for compare-and-swap
@@ -112,13 +113,15 @@ class ClusterStore {
   Status CancelInitialize();
   // Creates the leader key for this node on its session lease. false = someone holds it.
   // With `sync_expected` (synchronous mode, or a record left from it) the same transaction
-  // requires /sync to still read that text ("" = absent) and replaces it with a leader-only
-  // record for this node: no standby is promotable until this leader has its own standbys.
+  // requires /sync to still read that text ("" = absent), as the candidate judged it. /sync is
+  // left as it is, still true: the winner replaces it with a leader-only record (WriteSync)
+  // only just before it promotes.
   Result<bool> AcquireLeader(const std::optional<std::string>& sync_expected = std::nullopt);
   // Synchronous mode's early takeover: moves the key from `old_leader` (whose lease has not
-  // ended) to this node's lease, only while the key still names it and /sync still reads
-  // `sync_expected`; replaces /sync with a leader-only record for this node.
-  Result<bool> TakeOverLeader(const std::string& old_leader, const std::string& sync_expected);
+  // ended) to this node's lease, only while the key still names it, /sync still reads
+  // `sync_expected` and each member in `members` (name -> record text) still reads as counted.
+  Result<bool> TakeOverLeader(const std::string& old_leader, const std::string& sync_expected,
+                              const std::map<std::string, std::string>& members);
   // The leader's record: replaces /sync only while the leader key names this node and /sync
   // reads `expected_text` ("" = absent). false = one of them changed.
   Result<bool> WriteSync(const SyncRecord& record, const std::string& expected_text);
@@ -144,8 +147,8 @@ class ClusterStore {
   // The leader's half of a switchover, with its server stopped at `request.checkpoint`: in one
   // transaction, records the hand-over and moves the leader key to `request.to` on `to_lease`,
   // only while the key names this node and the request still reads `expected_text` (not
-  // cancelled meanwhile). With `sync_expected`, /sync must still read it and becomes a
-  // leader-only record for the target. false = one of them changed.
+  // cancelled meanwhile). With `sync_expected`, /sync must still read it; it stays as it is
+  // (this stopped leader holds every commit) until the target promotes. false = one changed.
   Result<bool> HandOver(const SwitchoverRequest& request, int64_t to_lease,
                         const std::string& expected_text,
                         const std::optional<std::string>& sync_expected = std::nullopt);

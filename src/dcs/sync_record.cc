@@ -17,6 +17,14 @@ SyncRecord SyncRecord::Covering(const SyncRecord& a, const SyncRecord& b) {
   return Make(a.leader, std::move(both), std::min(a.acks, b.acks));
 }
 
+SyncRecord SyncRecord::LedBy(const std::string& new_leader) const {
+  std::vector<std::string> others;
+  for (const auto& name : standbys) {
+    if (name != new_leader) others.push_back(name);
+  }
+  return Make(new_leader, std::move(others), Lists(new_leader) ? acks - 1 : acks);
+}
+
 bool SyncRecord::Lists(const std::string& name) const {
   return std::binary_search(standbys.begin(), standbys.end(), name);
 }

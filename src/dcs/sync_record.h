@@ -31,6 +31,9 @@ struct SyncRecord {
   static SyncRecord Make(std::string leader, std::vector<std::string> standbys, int acks);
   // True while either `a` or `b` is: the union of their standbys, the fewer acks (a's leader).
   static SyncRecord Covering(const SyncRecord& a, const SyncRecord& b);
+  // This record as `new_leader` may state it, `new_leader` holding every acknowledged commit
+  // (it may be promoted): it leaves the standbys, and a confirmation it gave no longer counts.
+  SyncRecord LedBy(const std::string& new_leader) const;
 
   bool Lists(const std::string& name) const;
   // How many members of `standbys` a standby must see to be promoted; 0 when none may be.

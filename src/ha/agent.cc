@@ -79,9 +79,21 @@ Agent::Tick Agent::RunOnce() {
   o.ha = config_.ha;
   failsafe_enabled_ = config_.ha.failsafe_mode;
   if (o.dcs_reachable) {
+    // Every node that ever joined (nodes/), not only the members whose agent reports now: one
+    // that is restarting could otherwise be elected by an etcd the others cannot reach.
     failsafe_members_.clear();
+    for (const auto& [name, info] : o.cluster.nodes) {
+      if (name == config_.node_name) continue;
+      MemberInfo node;
+      node.name = name;
+      node.api_url = info.value("api_url", "");
+      const MemberInfo* live = o.cluster.Member(name);
+      failsafe_members_.push_back(live != nullptr ? *live : node);
+    }
     for (const auto& [name, member] : o.cluster.members) {
-      if (name != config_.node_name) failsafe_members_.push_back(member);
+      if (name != config_.node_name && o.cluster.nodes.count(name) == 0) {
+        failsafe_members_.push_back(member);
+      }
     }
     failsafe_until_.reset();
   } else {
@@ -96,6 +108,7 @@ Agent::Tick Agent::RunOnce() {
   TrackStandbyNames(o.instance);
   o.standby_names_settled_at = settled_at_;
   o.detached_from = detached_from_;
+  o.promotion_refused_at = promotion_refused_at_;
 
   const bool leader =
       o.dcs_reachable && o.cluster.leader && o.cluster.leader->name == config_.node_name;
@@ -391,9 +404,7 @@ Status Agent::ConfirmStillBest(const Observation& observed) {
   if (!fresh.ok()) return fresh.status();
   Observation again = observed;
   again.cluster = std::move(fresh).value();
-  again.cluster.leader.reset();  // judge as before winning (the same transaction replaced /sync)
-  again.cluster.sync = observed.cluster.sync;
-  again.cluster.sync_text = observed.cluster.sync_text;
+  again.cluster.leader.reset();  // judge as before winning
   for (auto& [name, member] : again.cluster.members) {
     // Members that already saw this node as leader published after the loss: fresh.
     if (member.leader_seen == config_.node_name) member.leader_seen.clear();
@@ -443,9 +454,17 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
     case Step::kReleaseLeader:
       return store_.ReleaseLeader();
     case Step::kTakeOverLeader: {
-      if (Status s =
-              won(store_.TakeOverLeader(observed.cluster.leader->name, observed.cluster.sync_text),
-                  "the leader key or /sync changed meanwhile");
+      // The standbys counted as detached must still read as counted: one that reattached
+      // (and published so first) fails the transaction.
+      const std::string& old_leader = observed.cluster.leader->name;
+      std::map<std::string, std::string> detached;
+      for (const auto& [name, member] : observed.cluster.members) {
+        if (name != config_.node_name && member.detached_from == old_leader) {
+          detached[name] = observed.cluster.member_texts.at(name);
+        }
+      }
+      if (Status s = won(store_.TakeOverLeader(old_leader, observed.cluster.sync_text, detached),
+                         "the leader key, /sync or a detached standby changed meanwhile");
           !s.ok()) {
         return s;
       }
@@ -498,26 +517,37 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       }
       return started;
     }
-    case Step::kStartReplica: {
-      if (Status s = instance_.Start(PgRole::kReplica, decision.upstream); !s.ok()) return s;
-      if (decision.upstream) detached_from_.clear();
-      return Status::Ok();
-    }
-    case Step::kFollow: {
-      if (Status s = instance_.Follow(*decision.upstream); !s.ok()) return s;
-      detached_from_.clear();
-      return Status::Ok();
-    }
+    case Step::kStartReplica:
+      if (decision.upstream) {
+        if (Status s = EndDetachment(observed); !s.ok()) return s;
+      }
+      return instance_.Start(PgRole::kReplica, decision.upstream);
+    case Step::kFollow:
+      if (Status s = EndDetachment(observed); !s.ok()) return s;
+      return instance_.Follow(*decision.upstream);
     case Step::kRewind:
       return Rejoin(*decision.upstream);
     case Step::kPromote: {
       if (Status s = lease_valid(); !s.ok()) return s;
       if (Status s = RunPromotionHooks(observed); !s.ok()) {
         (void)store_.ReleaseLeader();
+        promotion_refused_at_ = clock_.Now();
         RecordRoleChange("promotion-refused", s.ToString());
         return s.WithContext("promotion stopped; the leader key is given up");
       }
       if (Status s = lease_valid(); !s.ok()) return s;
+      if (auto sync_expected = SyncExpected(observed)) {
+        // Until now the record stayed as the old leader left it (true: nothing was written
+        // since). From here on it must also hold for what this node will acknowledge.
+        const SyncRecord record =
+            decision.sync_record.value_or(SyncRecord::LeaderOnly(config_.node_name));
+        Status recorded = won(store_.WriteSync(record, *sync_expected),
+                              "/sync changed after this node took the key");
+        if (!recorded.ok()) {
+          (void)store_.ReleaseLeader();
+          return recorded.WithContext("promotion stopped; the leader key is given up");
+        }
+      }
       if (decision.standby_names) {
         if (Status s = instance_.SetSynchronousStandbyNames(*decision.standby_names); !s.ok()) {
           return s;
@@ -529,6 +559,7 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       return Status::Ok();
     }
     case Step::kDemote: {
+      if (Status s = EndDetachment(observed); !s.ok()) return s;
       if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
       RecordRoleChange("demote", decision.reason);
       return instance_.Start(PgRole::kReplica, decision.upstream);
@@ -556,6 +587,7 @@ Status Agent::Execute(Step step, const Decision& decision, const Observation& ob
       const bool leader =
           observed.cluster.leader && observed.cluster.leader->name == config_.node_name;
       if (!leader) {
+        if (Status s = EndDetachment(observed); !s.ok()) return s;
         if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
         return instance_.Start(PgRole::kReplica, decision.upstream);
       }
@@ -641,6 +673,20 @@ Status Agent::HandOver(const Decision& decision, const Observation& observed) {
   DisarmWatchdog();  // the server is down and the key is the target's
   RecordRoleChange("demote", fmt::format("switchover to {}: stopped cleanly at checkpoint {}",
                                          target->name, stopped.lsn.ToString()));
+  return Status::Ok();
+}
+
+Status Agent::EndDetachment(const Observation& observed) {
+  const MemberInfo* stored = observed.cluster.Member(config_.node_name);
+  if (detached_from_.empty() && (stored == nullptr || stored->detached_from.empty())) {
+    return Status::Ok();
+  }
+  MemberInfo self = self_;
+  self.detached_from.clear();
+  if (Status s = Publish(self); !s.ok()) {
+    return s.WithContext("publishing that this node no longer counts as detached");
+  }
+  detached_from_.clear();
   return Status::Ok();
 }
 

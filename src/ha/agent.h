@@ -80,6 +80,10 @@ class Agent {
   Status Clone(const Upstream& upstream, const std::string& purpose);
   // Switchover, leader's half: stop cleanly, then pass the key to the target at the checkpoint.
   Status HandOver(const Decision& decision, const Observation& observed);
+  // Before this node replicates from any leader again: publishes that it no longer counts as
+  // detached (fails the step when that cannot be published), so no standby counts it for an
+  // early takeover while it may confirm commits again.
+  Status EndDetachment(const Observation& observed);
   // Reports the outcome of this node's operator verb in its record and deletes the request.
   Status EndAction(const Observation& observed, bool ok, const std::string& message);
   // Writes this member's record now (used mid-tick, when the outcome must show at once).
@@ -137,8 +141,9 @@ class Agent {
   bool standby_names_seen_ = false;    // ... by an earlier probe, and
   std::optional<Lsn> settled_at_;      // the WAL position of the first probe after that one
   std::string detached_from_;          // the leader Instance::Detach() stopped replication from
-  std::vector<MemberInfo> failsafe_members_;  // the other members, as etcd last showed them
-  std::optional<TimePoint> failsafe_until_;   // every one of them confirmed failsafe mode
+  std::optional<TimePoint> promotion_refused_at_;  // a promotion hook last said no
+  std::vector<MemberInfo> failsafe_members_;       // the other members, as etcd last showed them
+  std::optional<TimePoint> failsafe_until_;        // every one of them confirmed failsafe mode
   std::atomic<bool> failsafe_enabled_{false};
   std::string failsafe_leader_;          // under mu_: the primary this agent confirmed to,
   TimePoint failsafe_confirmed_at_{};    // and when

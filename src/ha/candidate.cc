@@ -73,6 +73,8 @@ std::vector<CandidateVerdict> JudgeCandidates(const std::vector<MemberInfo>& mem
       v.why_not = "tagged nofailover";
     } else if (m.timeline < newest_timeline) {
       v.why_not = fmt::format("on timeline {}, cluster is on {}", m.timeline, newest_timeline);
+    } else if (context.sync_unreadable) {
+      v.why_not = "the /sync record cannot be read: no automatic promotion until it is fixed";
     } else if (context.sync != nullptr) {
       v.why_not = SyncRefusal(m, *context.sync, listed_running);
       v.eligible = v.why_not.empty();

@@ -25,6 +25,7 @@ struct PromotionContext {
   Lsn leader_lsn;                    // the last position the leader published (0/0 = unknown)
   uint32_t leader_timeline = 0;      // its timeline then
   const SyncRecord* sync = nullptr;  // synchronous mode's record, when one is stored
+  bool sync_unreadable = false;      // a record is stored but cannot be read: nobody may go
 };
 
 struct CandidateVerdict {

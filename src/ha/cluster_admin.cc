@@ -132,6 +132,12 @@ Result<FailoverPlan> ClusterAdmin::Failover(const std::string& to, bool allow_da
   }
   plan.lost_bytes =
       plan.leader_lsn > candidate.lsn ? plan.leader_lsn.value - candidate.lsn.value : 0;
+  if (!view->sync && !view->sync_text.empty() && !allow_data_loss) {
+    return FailedPrecondition(
+        "the /sync record cannot be read, so nobody knows which node holds every acknowledged "
+        "commit; add --allow-data-loss to promote " +
+        to + " anyway");
+  }
   if (view->sync && !allow_data_loss) {
     // Synchronous mode: WAL the old leader wrote past its standbys was never acknowledged; what
     // counts is whether the record says the candidate holds every acknowledged commit.

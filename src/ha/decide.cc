@@ -112,16 +112,27 @@ Duration ReconnectGrace(const Observation& o) {
   return std::chrono::seconds(o.timing.ttl_seconds) / 2;
 }
 
-// The synchronous_standby_names a node promoted now starts its timeline with: every other
-// member that may follow it (not `old_leader`), so its first commits already wait for them.
-std::optional<std::string> StandbyNamesAtPromotion(const Observation& o,
-                                                   const std::string& old_leader) {
-  if (!SyncModeOn(o)) return std::nullopt;
+// Synchronous mode, a node about to promote: the synchronous_standby_names its new timeline
+// starts with (every other member that may follow it, not `old_leader`, so its first commits
+// already wait for them), and the record it stores just before `pg_ctl promote`, true both for
+// the commits acknowledged so far (all on this node: it may be promoted) and for those it will
+// acknowledge under that setting. Should it die before its own standbys confirm, the standbys
+// that hold every commit may still be promoted.
+void PrepareSyncPromotion(const Observation& o, const std::string& old_leader, Decision* d) {
+  if (!SyncModeOn(o) && !o.cluster.sync) return;
+  const SyncRecord before =
+      o.cluster.sync ? o.cluster.sync->LedBy(o.self) : SyncRecord::LeaderOnly(o.self);
+  if (!SyncModeOn(o)) {
+    d->sync_record = SyncRecord::LeaderOnly(o.self);  // going asynchronous
+    return;
+  }
   std::vector<std::string> followers;
   for (const auto& [name, m] : o.cluster.members) {
     if (name != o.self && name != old_leader && m.state == "running") followers.push_back(name);
   }
-  return PlanSyncStandbys(o.ha, o.self, o.cluster, {}, followers).standby_names;
+  const SyncPlan plan = PlanSyncStandbys(o.ha, o.self, o.cluster, {}, followers);
+  d->standby_names = plan.standby_names;
+  d->sync_record = SyncRecord::Covering(before, plan.confirms_nothing ? before : plan.record);
 }
 
 // The leader keeps its SyncRecord true while it changes synchronous_standby_names: first a
@@ -159,10 +170,13 @@ void AddSyncSteps(const Observation& o, Decision* d) {
   }
   const SyncPlan plan = PlanSyncStandbys(o.ha, o.self, o.cluster, inst.replication, keep);
   const SyncRecord current = stored_is_mine ? *stored : SyncRecord::LeaderOnly(o.self);
+  // A setting that can confirm nothing (strict, too few standbys) acknowledges no commit: what
+  // the stored record says of the earlier ones stays true, and nothing is to be added.
+  const SyncRecord target = plan.confirms_nothing ? current : plan.record;
   const bool in_effect = inst.synchronous_standby_names == plan.standby_names &&
                          WalSendersFollow(plan.standby_names, inst.replication);
   if (!in_effect) {
-    const SyncRecord covering = SyncRecord::Covering(current, plan.record);
+    const SyncRecord covering = SyncRecord::Covering(current, target);
     if (!stored || *stored != covering) {
       d->steps.push_back(Step::kWriteSyncRecord);
       d->sync_record = covering;
@@ -176,7 +190,7 @@ void AddSyncSteps(const Observation& o, Decision* d) {
     }
     return;
   }
-  if (stored && *stored == plan.record) return;
+  if (stored && *stored == target) return;
   // Commits after the setting settled waited for it; the ones before must be confirmed.
   if (!o.standby_names_settled_at) {
     d->reason += "; synchronous standbys set, waiting for the setting to settle";
@@ -185,17 +199,17 @@ void AddSyncSteps(const Observation& o, Decision* d) {
   const Lsn settled = *o.standby_names_settled_at;
   int confirmed = 0;
   for (const ReplicationPeer& peer : inst.replication) {
-    if (plan.record.Lists(peer.name) && peer.flush_lsn >= settled) ++confirmed;
+    if (target.Lists(peer.name) && peer.flush_lsn >= settled) ++confirmed;
   }
-  if (confirmed < plan.record.acks) {
+  if (confirmed < target.acks) {
     d->reason += fmt::format("; waiting for {} synchronous standby(s) to confirm {}",
-                             plan.record.acks - confirmed, settled.ToString());
+                             target.acks - confirmed, settled.ToString());
     return;
   }
   d->steps.push_back(Step::kWriteSyncRecord);
-  d->sync_record = plan.record;
+  d->sync_record = target;
   d->reason += fmt::format("; synchronous standbys confirmed: {} of them acknowledge each commit",
-                           plan.record.acks);
+                           target.acks);
 }
 
 // A node on an older timeline than the last leader's never takes over (invariant 5).
@@ -209,7 +223,32 @@ PromotionContext PromotionRules(const Observation& o) {
   context.leader_lsn = o.cluster.last_leader ? o.cluster.last_leader->lsn : Lsn{};
   context.leader_timeline = LeaderTimelineFloor(o);
   if (o.cluster.sync) context.sync = &*o.cluster.sync;
+  context.sync_unreadable = !o.cluster.sync && !o.cluster.sync_text.empty();
   return context;
+}
+
+// This node told a primary in failsafe mode that nobody could take over: it keeps its word for
+// a TTL, while that primary takes its key back. Before any other rule, an operator's too.
+std::optional<Decision> KeepFailsafePromise(const Observation& o) {
+  if (o.failsafe_leader.empty() || o.failsafe_leader == o.self ||
+      o.now - o.failsafe_confirmed_at >= std::chrono::seconds(o.timing.ttl_seconds)) {
+    return std::nullopt;
+  }
+  return Wait(
+      fmt::format("no leader; {} kept its primary in failsafe mode until moments ago: "
+                  "waiting for it to take its key back",
+                  o.failsafe_leader));
+}
+
+// A promotion hook said no: this node waits a TTL before it tries again (the next candidate
+// may take over meanwhile), instead of taking and giving back the key every loop.
+std::optional<Decision> PromotionBackoff(const Observation& o) {
+  const Duration backoff = std::chrono::seconds(o.timing.ttl_seconds);
+  if (!o.promotion_refused_at || o.now - *o.promotion_refused_at >= backoff) return std::nullopt;
+  return Wait(
+      fmt::format("a promotion hook refused this node's promotion {:.1f} s ago; trying "
+                  "again after {} s",
+                  Seconds(o.now - *o.promotion_refused_at), o.timing.ttl_seconds));
 }
 
 Decision DecideWithoutDcs(const Observation& o) {
@@ -265,7 +304,7 @@ Decision DecideSwitchoverCandidate(const Observation& o, const SwitchoverRequest
         Do({Step::kRenewLeader, Step::kPromote},
            fmt::format("switchover from {}: received its shutdown checkpoint ({}), promoting",
                        request.from, request.checkpoint.ToString()));
-    d.standby_names = StandbyNamesAtPromotion(o, "");
+    PrepareSyncPromotion(o, "", &d);
     return d;
   }
   const Duration waited = o.handover_since ? o.now - *o.handover_since : Duration::zero();
@@ -321,7 +360,7 @@ Decision DecideAsLeader(const Observation& o) {
   if (inst.role == PgRole::kReplica) {
     if (handed_to_self) return DecideSwitchoverCandidate(o, *switchover);
     Decision d = Do({Step::kRenewLeader, Step::kPromote}, "holds the leader key: promoting");
-    d.standby_names = StandbyNamesAtPromotion(o, "");
+    PrepareSyncPromotion(o, "", &d);
     return d;
   }
   Decision d = Do({Step::kRenewLeader}, "leader, running as primary");
@@ -389,12 +428,13 @@ std::optional<Decision> DecideEarlyTakeover(const Observation& o, const LeaderKe
     return Wait(fmt::format("detached from unreachable leader {}; this node may not take over",
                             leader.name));
   }
+  if (auto backoff = PromotionBackoff(o)) return *backoff;
   Decision d = Do({Step::kTakeOverLeader, Step::kPromote},
                   fmt::format("leader {} unreachable and {} synchronous standbys detached: it can "
                               "confirm no more commits, and this node holds every confirmed one; "
                               "taking over without waiting for its lease",
                               leader.name, detached.size()));
-  d.standby_names = StandbyNamesAtPromotion(o, leader.name);
+  PrepareSyncPromotion(o, leader.name, &d);
   return d;
 }
 
@@ -500,28 +540,22 @@ Decision DecideManualFailover(const Observation& o, const FailoverRequest& reque
                    : Do({Step::kAcquireLeader, Step::kPromote, Step::kEndFailover},
                         "manual failover to this node: taking the key and promoting");
   d.operator_choice = true;
-  d.standby_names =
-      StandbyNamesAtPromotion(o, o.cluster.last_leader ? o.cluster.last_leader->name : "");
+  PrepareSyncPromotion(o, o.cluster.last_leader ? o.cluster.last_leader->name : "", &d);
   return d;
 }
 
 Decision RankWithoutLeader(const Observation& o) {
   const InstanceState& inst = o.instance;
+  if (auto promise = KeepFailsafePromise(o)) return *promise;
   if (ManualFailoverPending(o)) return DecideManualFailover(o, *o.cluster.failover);
-  // This node told a primary in failsafe mode that nobody could take over: it keeps its word
-  // for a TTL, while that primary takes its key back.
-  if (!o.failsafe_leader.empty() && o.failsafe_leader != o.self &&
-      o.now - o.failsafe_confirmed_at < std::chrono::seconds(o.timing.ttl_seconds)) {
-    return Wait(
-        fmt::format("no leader; {} kept its primary in failsafe mode until moments ago: "
-                    "waiting for it to take its key back",
-                    o.failsafe_leader));
-  }
   if (!inst.data_present) return Wait("no leader to clone from");
   if (!inst.running) {
     return Do({Step::kStartReplica}, "no leader: starting read-only to learn this node's position");
   }
   if (!inst.accepting) return Wait("waiting for postgres to accept connections");
+  if (inst.role == PgRole::kReplica) {
+    if (auto backoff = PromotionBackoff(o)) return *backoff;
+  }
 
   // Compare only positions published after the leader was gone; wait briefly for the rest.
   const Duration leaderless_for =
@@ -570,8 +604,7 @@ Decision RankWithoutLeader(const Observation& o) {
                         : fmt::format("no leader; {} did not take over in time: taking the key and "
                                       "promoting",
                                       ranked.front()));
-  d.standby_names =
-      StandbyNamesAtPromotion(o, o.cluster.last_leader ? o.cluster.last_leader->name : "");
+  PrepareSyncPromotion(o, o.cluster.last_leader ? o.cluster.last_leader->name : "", &d);
   return d;
 }
 
@@ -603,6 +636,7 @@ Decision DecidePaused(const Observation& o) {
                                  : "cluster paused: postgres is down and is not restarted");
   }
   if (!o.cluster.leader) {
+    if (auto promise = KeepFailsafePromise(o)) return *promise;
     if (ManualFailoverPending(o)) return DecideManualFailover(o, *o.cluster.failover);
     return Wait("cluster paused: no leader, and no automatic failover until `baton resume`");
   }

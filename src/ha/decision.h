@@ -54,7 +54,8 @@ struct Decision {
   // The operator named this node (manual failover): after winning the key it does not defer
   // to a better-ranked candidate.
   bool operator_choice = false;
-  std::optional<SyncRecord> sync_record{};  // for kWriteSyncRecord
+  // For kWriteSyncRecord; with kPromote, the record stored just before promoting.
+  std::optional<SyncRecord> sync_record{};
   // For kSetStandbyNames; with kPromote, the setting the server starts its new timeline with.
   std::optional<std::string> standby_names{};
 

@@ -41,6 +41,7 @@ struct Observation {
   // or time out). Checked only while it matters (see Agent).
   std::string detached_from;
   bool leader_unreachable = false;
+  std::optional<TimePoint> promotion_refused_at;  // when a promotion hook last said no
   // Failsafe mode. As the primary, with etcd unreachable: every member it last saw confirmed
   // that it cannot reach etcd either, which lets it keep running until this time.
   std::optional<TimePoint> failsafe_until;

@@ -65,7 +65,7 @@ SyncPlan PlanSyncStandbys(const HaPolicy& policy, const std::string& leader,
   const int available = static_cast<int>(standbys.size());
   const int demanded = policy.synchronous_mode_strict ? wanted : std::min(wanted, available);
   return {SyncRecord::Make(leader, standbys, demanded),
-          Render(policy.synchronous_mode, standbys, demanded)};
+          Render(policy.synchronous_mode, standbys, demanded), demanded > available};
 }
 
 std::vector<std::string> ListedStandbys(const std::string& standby_names) {

@@ -23,6 +23,9 @@ namespace baton {
 struct SyncPlan {
   SyncRecord record;          // true once `standby_names` is in effect and has caught up
   std::string standby_names;  // synchronous_standby_names; "" = asynchronous
+  // `standby_names` demands more confirmations than it lists standbys (strict, too few): no
+  // commit can be acknowledged while it holds.
+  bool confirms_nothing = false;
 };
 
 SyncPlan PlanSyncStandbys(const HaPolicy& policy, const std::string& leader,

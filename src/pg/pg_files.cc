@@ -58,6 +58,9 @@ constexpr const char* kBatonMarker = "# managed by baton";
 std::string RenderPostgresqlConf(const Config& config,
                                  const std::string& synchronous_standby_names) {
   std::map<std::string, std::string> params = BaselineParameters();
+  // A replica gives up on a silent upstream (dead, frozen, cut off) after half the lease TTL,
+  // so its agent can check the leader's node and, in synchronous mode, detach early.
+  params["wal_receiver_timeout"] = fmt::format("'{}ms'", config.timing.ttl_seconds * 500);
   for (const auto& [name, value] : config.pg_parameters) {
     params[name] = NeedsQuoting(value) ? ConfQuote(value) : value;
   }

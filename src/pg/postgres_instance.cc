@@ -492,14 +492,24 @@ Status PostgresInstance::Detach() {
   const pid_t pid = FindPostmaster();
   if (pid == 0) return FailedPrecondition("postgres is not running");
   if (kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
-  // The startup process ends the WAL receiver once it has reread primary_conninfo.
+  // The startup process ends the WAL receiver once it has reread primary_conninfo. A receiver
+  // that was being started (with the old conninfo) when the reload came shows up within a few
+  // milliseconds, so none must be seen twice, 100 ms apart.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  bool none_seen = false;
+  auto none_since = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < deadline) {
     PgConnection* conn = Connection();
     if (conn == nullptr) return Unavailable("cannot connect to check the WAL receiver");
     auto receivers = conn->Query("SELECT count(*) FROM pg_stat_wal_receiver");
     if (!receivers.ok()) return receivers.status();
-    if (receivers->front()[0].value_or("1") == "0") {
+    const auto now = std::chrono::steady_clock::now();
+    if (receivers->front()[0].value_or("1") != "0") {
+      none_seen = false;
+    } else if (!none_seen) {
+      none_seen = true;
+      none_since = now;
+    } else if (now - none_since >= std::chrono::milliseconds(100)) {
       spdlog::info("detached: no WAL receiver, nothing more is confirmed upstream");
       return Status::Ok();
     }

@@ -71,14 +71,73 @@ TEST_F(SyncSimTest, WhenTheLeadersNodeDiesTheFurthestStandbyTakesOverBeforeTheLe
     EXPECT_NE(std::find(calls.begin(), calls.end(), "detach"), calls.end()) << i;
   }
   // It promoted with its first commits already waiting for the other standby, and claims no
-  // confirmed standby until that one confirms.
+  // confirmed standby until that one confirms (a commit may have been on the old leader and
+  // this node only).
   EXPECT_EQ(nodes_[ahead]->instance.state.synchronous_standby_names,
             "ANY 1 (\"" + nodes_[behind]->config.node_name + "\")");
-  EXPECT_EQ(View().sync, SyncRecord::LeaderOnly(nodes_[ahead]->config.node_name));
+  EXPECT_EQ(View().sync, SyncRecord::Make(nodes_[ahead]->config.node_name,
+                                          {nodes_[behind]->config.node_name}, 0));
   const auto history = View().history;
   EXPECT_NE(history.back()["reason"].get<std::string>().find("without waiting for its lease"),
             std::string::npos)
       << history.back().dump();
+}
+
+TEST_F(SyncSimTest, ASwitchoverTargetThatNeverGetsTheCheckpointLeavesTheRecordToTheOthers) {
+  Bootstrap();
+  const size_t old = LeaderIndex();
+  SettleSyncRecord(old);
+  const SyncRecord before = *View().sync;
+  const size_t target = (old + 1) % 3;
+  const size_t other = (old + 2) % 3;
+  RequestCaughtUpSwitchover(old, target);
+  nodes_[target]->instance.state.lsn = Lsn{0x100};  // it will never have the checkpoint
+  nodes_[other]->instance.state.lsn = nodes_[old]->instance.state.lsn;
+  // Hand-over, the wait for the checkpoint, the key given back: the record is not the target's
+  // at any point, and once the target gives up another node that holds every commit leads.
+  const std::string& target_name = nodes_[target]->config.node_name;
+  for (int i = 0; i < 40; ++i) {
+    Rounds(1);
+    ASSERT_NE(View().sync->leader, target_name) << View().sync_text;
+  }
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_NE(LeaderIndex(), target) << "the node without the checkpoint was promoted";
+  EXPECT_NE(before, *View().sync);  // the new leader's own
+}
+
+class TwoAckSimTest : public SimCluster {
+ protected:
+  TwoAckSimTest()
+      : SimCluster([](Config& c) {
+          c.ha.synchronous_mode = SyncMode::kQuorum;
+          c.ha.synchronous_node_count = 2;  // every commit on both standbys: either may go
+        }) {}
+};
+
+TEST_F(TwoAckSimTest, AWinnerThatCannotPromoteLeavesARecordSoTheOtherStandbyCanTakeOver) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  for (int i = 0; i < 12 && !(View().sync && View().sync->acks == 2); ++i) {
+    ReportStandbys(dead, nodes_[dead]->instance.state.lsn);
+    Rounds(1);
+  }
+  ASSERT_TRUE(View().sync && View().sync->acks == 2) << View().sync_text;
+  const size_t first = (dead + 1) % 3;
+  const size_t second = (dead + 2) % 3;
+  nodes_[first]->instance.state.lsn = Lsn{0x2000000};
+  nodes_[second]->instance.state.lsn = Lsn{0x2000000};
+  nodes_[first]->instance.fail_promote = true;
+  std::vector<bool> alive = Kill(dead);
+  auto tried = [&] {
+    const auto& calls = nodes_[first]->instance.calls;
+    return std::find(calls.begin(), calls.end(), "promote") != calls.end();
+  };
+  for (int i = 0; i < 40 && !tried(); ++i) Rounds(1, alive);
+  ASSERT_TRUE(tried());
+  // The first candidate tried and failed, then dies; the other one holds every commit too.
+  alive = Kill(first, alive);
+  Rounds(40, alive);
+  EXPECT_EQ(nodes_[second]->instance.state.role, PgRole::kPrimary) << View().sync_text;
 }
 
 TEST_F(SyncSimTest, ANodeThatStillAnswersIsNotTakenOverEarly) {
@@ -164,11 +223,13 @@ TEST_F(HookSimTest, AFailingPrePromoteHookStopsThePromotionAndGivesTheKeyUp) {
   EXPECT_EQ(Primaries(), 0);
   const auto view = View();
   EXPECT_FALSE(view.leader.has_value());
-  bool refused = false;
-  for (const auto& h : view.history) refused |= h["event"] == "promotion-refused";
-  EXPECT_TRUE(refused);
+  int refused = 0;
+  for (const auto& h : view.history) refused += h["event"] == "promotion-refused";
+  EXPECT_GE(refused, 1);
+  // Each candidate waits a TTL after a refusal: over these 15 s, at most two tries each.
+  EXPECT_LE(refused, 4);
   std::filesystem::remove(dir_.File("refuse"));
-  Rounds(8, Kill(dead));
+  Rounds(24, Kill(dead));  // past the 10 s backoff
   EXPECT_EQ(Primaries(), 1) << "promotes once the hook agrees";
 }
 
@@ -199,6 +260,21 @@ TEST_F(FailsafeSimTest, ThePrimaryRidesOutAnEtcdOutageWhileEveryMemberConfirms) 
     EXPECT_EQ(std::find(calls.begin(), calls.end(), "promote"), calls.end())
         << node->config.node_name << " was promoted";
   }
+}
+
+TEST_F(FailsafeSimTest, ARegisteredNodeWhoseAgentIsDownIsAskedToo) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  const size_t down = (leader + 1) % 3;
+  std::vector<bool> alive = Kill(down);
+  Rounds(30, alive);  // its member record is gone with its lease; its registration stays
+  ASSERT_EQ(View().Member(nodes_[down]->config.node_name), nullptr);
+  peers_.unreachable = {nodes_[down]->config.node_name};
+  dcs_.SetReachable(false);
+  Rounds(24, alive);
+  const InstanceState& state = nodes_[leader]->instance.state;
+  EXPECT_FALSE(state.running && state.role == PgRole::kPrimary)
+      << "kept running without the confirmation of a node that could be elected";
 }
 
 TEST_F(FailsafeSimTest, AMemberThatDoesNotAnswerMakesThePrimaryFenceAtItsDeadline) {

@@ -140,6 +140,21 @@ TEST(DecideSyncTest, TurningSynchronousModeOffWithdrawsTheClaimThenTheSettingThe
   EXPECT_EQ(Decide(o).steps, (Steps{Step::kRenewLeader, Step::kDeleteSyncRecord}));
 }
 
+TEST(DecideSyncTest, AStrictLeaderWithoutStandbysKeepsItsRecordSinceNothingCanBeAcknowledged) {
+  Observation o = Leader();
+  o.ha.synchronous_mode_strict = true;
+  Store(&o, SyncRecord::Make("node1", {"node2", "node3"}, 1));
+  o.instance.synchronous_standby_names = kBoth;
+  o.instance.replication = {};  // both standbys gone
+  Decision d = Decide(o);
+  EXPECT_EQ(d.steps, (Steps{Step::kRenewLeader, Step::kSetStandbyNames})) << d.reason;
+  EXPECT_EQ(*d.standby_names, R"(ANY 1 ("baton:no-standby"))");
+  o.instance.synchronous_standby_names = *d.standby_names;
+  o.standby_names_settled_at = Lsn{1000};
+  d = Decide(o);
+  EXPECT_EQ(d.steps, Steps{Step::kRenewLeader}) << "the record must keep node2 and node3";
+}
+
 // node2 sees no leader; node1 led with the record (node1, {node2, node3}, 1).
 Observation Leaderless(uint64_t own_lsn) {
   Observation o;
@@ -190,6 +205,16 @@ TEST(DecideSyncTest, AnAsynchronousReplicaIsNeverPromotedAutomatically) {
   EXPECT_TRUE(d.idle());
   EXPECT_NE(d.reason.find("not eligible (not a synchronous standby of node1"), std::string::npos)
       << d.reason;
+}
+
+TEST(DecideSyncTest, AnUnreadableRecordStopsAutomaticPromotion) {
+  Observation o = Leaderless(1000);
+  o.cluster.sync.reset();
+  o.cluster.sync_text = "{not json";
+  o.cluster.members["node3"] = Member("node3", 900);
+  const Decision d = Decide(o);
+  EXPECT_TRUE(d.idle());
+  EXPECT_NE(d.reason.find("the /sync record cannot be read"), std::string::npos) << d.reason;
 }
 
 TEST(DecideSyncTest, TheRecordedLeaderMayTakeItsKeyBack) {

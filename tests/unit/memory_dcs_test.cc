@@ -129,6 +129,37 @@ TEST(ClusterStoreTest, AHandOverHappensOnlyIfTheRequestWasNotCancelledMeanwhile)
   EXPECT_FALSE(*b.CancelSwitchover(again));
 }
 
+TEST(ClusterStoreTest, AnEarlyTakeoverNeedsTheKeyTheRecordAndTheDetachedStandbysAsCounted) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  ClusterStore leader(dcs, "c", "a", 10, clock);
+  ClusterStore b(dcs, "c", "b", 10, clock);
+  ClusterStore c(dcs, "c", "c", 10, clock);
+  for (ClusterStore* store : {&leader, &b, &c}) ASSERT_TRUE(store->RefreshSession().ok());
+  ASSERT_TRUE(*leader.AcquireLeader());
+  ASSERT_TRUE(*leader.WriteSync(SyncRecord::Make("a", {"b", "c"}, 1), ""));
+  MemberInfo detached;
+  detached.name = "c";
+  detached.detached_from = "a";
+  ASSERT_TRUE(c.PublishMember(detached).ok());
+  const ClusterView seen = *b.Load();
+  // c reattaches (and says so) before b's transaction: b must not count it any more.
+  detached.detached_from.clear();
+  ASSERT_TRUE(c.PublishMember(detached).ok());
+  EXPECT_FALSE(*b.TakeOverLeader("a", seen.sync_text, {{"c", seen.member_texts.at("c")}}));
+  const ClusterView again = *b.Load();
+  EXPECT_EQ(again.leader->name, "a");
+  // As counted: the key moves to b's lease, and /sync stays as the old leader left it (true
+  // until b promotes; then b writes its own).
+  EXPECT_TRUE(*b.TakeOverLeader("a", again.sync_text, {{"c", again.member_texts.at("c")}}));
+  const ClusterView after = *b.Load();
+  EXPECT_EQ(after.leader->name, "b");
+  EXPECT_EQ(after.leader->lease, b.lease());
+  EXPECT_EQ(after.sync_text, again.sync_text);
+  // The old leader can no longer change the record.
+  EXPECT_FALSE(*leader.WriteSync(SyncRecord::LeaderOnly("a"), after.sync_text));
+}
+
 TEST(ClusterStoreTest, LeaderChangesAreUrgentMemberUpdatesAreNot) {
   SimulatedClock clock;
   MemoryDcs dcs(clock);

@@ -89,6 +89,12 @@ TEST(SyncRecordTest, ARecordAndItsCoveringOnesHoldForEveryPlacementOfAConfirmedC
     for (int k1 = 1; k1 <= static_cast<int>(Count(s1)); ++k1) {
       const SyncRecord r1 = SyncRecord::Make("leader", names_of(s1), k1);
       ASSERT_TRUE(RecordHoldsFor(universe, s1, k1, r1));
+      for (size_t n = 0; n < universe.size(); ++n) {
+        // Led by one of the standbys (which holds every commit): the others hold it k1 - 1 times.
+        const unsigned me = 1u << n;
+        if ((s1 & me) == 0) continue;
+        ASSERT_TRUE(RecordHoldsFor(universe, s1 & ~me, k1 - 1, r1.LedBy(universe[n])));
+      }
       for (unsigned s2 : Subsets(universe.size())) {
         for (int k2 = 1; k2 <= static_cast<int>(Count(s2)); ++k2) {
           const SyncRecord cover =
@@ -102,6 +108,13 @@ TEST(SyncRecordTest, ARecordAndItsCoveringOnesHoldForEveryPlacementOfAConfirmedC
     }
   }
   EXPECT_GT(checked, 1000);
+}
+
+TEST(SyncRecordTest, ANewLeaderLeavesTheStandbysAndItsOwnConfirmationNoLongerCounts) {
+  const SyncRecord r = SyncRecord::Make("a", {"b", "c", "d"}, 2);
+  EXPECT_EQ(r.LedBy("b"), SyncRecord::Make("b", {"c", "d"}, 1));
+  EXPECT_EQ(r.LedBy("e"), SyncRecord::Make("e", {"b", "c", "d"}, 2));
+  EXPECT_EQ(SyncRecord::Make("a", {"b", "c"}, 1).LedBy("b").QuorumToPromote(), 0u);
 }
 
 TEST(SyncRecordTest, ClaimingMoreAcksThanConfirmedWouldNotHold) {
