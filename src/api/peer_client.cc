@@ -2,11 +2,10 @@
 
 #include <httplib.h>
 
-#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "pg/pg_connection.h"
+#include "core/tcp_probe.h"
 
 namespace baton {
 
@@ -27,22 +26,14 @@ std::unique_ptr<httplib::Client> ApiClient(const std::string& url, Duration time
 }  // namespace
 
 PeerClient::PeerClient(const Config& config, Duration timeout)
-    : superuser_(config.superuser), timeout_(timeout) {}
+    : api_security_(config.api_security), timeout_(timeout) {}
 
 bool PeerClient::Reachable(const MemberInfo& member) {
-  const double seconds = Seconds(timeout_);
+  // A listening PostgreSQL port is enough (a frozen server's kernel still accepts, which errs on
+  // the side of "reachable"); a refused one may mean only PostgreSQL is down, so the agent is
+  // asked too. Each check is short: the agent loop waits for it.
   if (auto address = HostPort::Parse(member.pg_address); address.ok()) {
-    // Any answer from the server counts, a refusal while it starts or stops included: only a
-    // refused or silent port says nothing is there.
-    auto conn = PgConnection::Connect(ConnInfo(
-        {{"host", address->host},
-         {"port", std::to_string(address->port)},
-         {"user", superuser_.username},
-         {"password", superuser_.password},
-         {"dbname", "postgres"},
-         {"connect_timeout", std::to_string(std::max(1, static_cast<int>(std::ceil(seconds))))},
-         {"application_name", "baton-peer-check"}}));
-    if (conn.ok() || conn.status().message().find("FATAL") != std::string::npos) return true;
+    if (TcpConnects(address->host, address->port, timeout_)) return true;
   }
   if (member.api_url.empty()) return false;
   return static_cast<bool>(ApiClient(member.api_url, timeout_)->Get("/liveness"));
@@ -51,8 +42,13 @@ bool PeerClient::Reachable(const MemberInfo& member) {
 bool PeerClient::ConfirmFailsafe(const MemberInfo& member, const std::string& leader) {
   if (member.api_url.empty()) return false;
   const nlohmann::json body = {{"leader", leader}};
-  auto res =
-      ApiClient(member.api_url, timeout_)->Post("/failsafe", body.dump(), "application/json");
+  auto client = ApiClient(member.api_url, timeout_);
+  if (!api_security_.token.empty()) {
+    client->set_bearer_token_auth(api_security_.token);
+  } else if (!api_security_.basic.username.empty()) {
+    client->set_basic_auth(api_security_.basic.username, api_security_.basic.password);
+  }
+  auto res = client->Post("/failsafe", body.dump(), "application/json");
   if (!res || res->status != 200) return false;
   auto answer = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   return answer.is_object() && answer.value("accepted", false);

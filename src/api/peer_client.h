@@ -1,6 +1,7 @@
-// PeerClient: the Peers port over the network: libpq to a member's PostgreSQL, HTTP(S) to its
-// agent's REST API, each bounded by `timeout`. Server certificates are not verified: an answer
-// from a member's address is all that is asked. Thread-safe (no shared state).
+// PeerClient: the Peers port over the network: a TCP connection to a member's PostgreSQL port,
+// HTTP(S) to its agent's REST API (with this node's restapi.auth credentials for /failsafe),
+// each bounded by `timeout`. Server certificates are not verified: an answer from a member's
+// address is all that is asked. Thread-safe (no shared state).
 #pragma once
 
 #include "core/clock.h"
@@ -11,14 +12,13 @@ namespace baton {
 
 class PeerClient final : public Peers {
  public:
-  // `config` supplies the superuser credentials PostgreSQL is reached with.
+  // `config` supplies the credentials the REST API is asked with.
   PeerClient(const Config& config, Duration timeout);
 
   bool Reachable(const MemberInfo& member) override;
   bool ConfirmFailsafe(const MemberInfo& member, const std::string& leader) override;
 
  private:
-  const Credentials superuser_;
   const ApiSecurity api_security_;  // this node's restapi.auth, presented to the others
   const Duration timeout_;
 };

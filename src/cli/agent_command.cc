@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -56,7 +57,11 @@ int AgentCommand(const std::string& config_path) {
               std::chrono::duration_cast<Duration>(
                   std::chrono::duration<double>(config->timing.retry_timeout_seconds)));
   PostgresInstance instance(*config);
-  PeerClient peers(*config, std::chrono::seconds(1));
+  // Peer checks run in the agent loop: a tenth of the lease, between 0.2 s and 1 s each.
+  const auto peer_timeout =
+      std::clamp<Duration>(std::chrono::milliseconds(config->timing.ttl_seconds * 100),
+                           std::chrono::milliseconds(200), std::chrono::seconds(1));
+  PeerClient peers(*config, peer_timeout);
   Agent agent(*config, dcs, instance, clock, peers);
   RestApi api(agent, *config, clock);
   AddAdminVerbs(api, dcs, *config, clock);

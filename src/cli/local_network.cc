@@ -21,6 +21,8 @@
 #include <sstream>
 #include <thread>
 
+#include "core/tcp_probe.h"
+
 namespace baton {
 
 namespace fs = std::filesystem;
@@ -348,35 +350,15 @@ Result<CommandResult> RunInNamespace(const std::string& netns, const std::vector
 }
 
 bool TcpConnects(const std::string& netns, const std::string& host, int port, Duration timeout) {
+  if (netns.empty()) return TcpConnects(host, port, timeout);
   bool connected = false;
   // setns() moves only the calling thread, so the probe runs on a thread of its own.
   std::thread probe([&] {
-    if (!netns.empty()) {
-      const int ns_fd = open((fs::path(kNetnsDir) / netns).c_str(), O_RDONLY | O_CLOEXEC);
-      if (ns_fd < 0) return;
-      const bool entered = setns(ns_fd, CLONE_NEWNET) == 0;
-      close(ns_fd);
-      if (!entered) return;
-    }
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) {
-      int rc = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-      if (rc != 0 && errno == EINPROGRESS) {
-        pollfd pfd{fd, POLLOUT, 0};
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-        if (poll(&pfd, 1, static_cast<int>(ms)) == 1) {
-          int error = 0;
-          socklen_t len = sizeof error;
-          rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0 ? 0 : -1;
-        }
-      }
-      connected = rc == 0;
-    }
-    close(fd);
+    const int ns_fd = open((fs::path(kNetnsDir) / netns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns_fd < 0) return;
+    const bool entered = setns(ns_fd, CLONE_NEWNET) == 0;
+    close(ns_fd);
+    if (entered) connected = TcpConnects(host, port, timeout);
   });
   probe.join();
   return connected;

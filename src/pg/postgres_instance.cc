@@ -520,8 +520,15 @@ Status PostgresInstance::Detach() {
 
 Status PostgresInstance::SetSynchronousStandbyNames(const std::string& value) {
   synchronous_standby_names_ = value;
+  auto reloaded = RewritePostgresqlConf();
+  if (!reloaded.ok()) return reloaded.status();
+  spdlog::info("synchronous_standby_names = '{}'{}", value, *reloaded ? " (reloaded)" : "");
+  return Status::Ok();
+}
+
+Result<bool> PostgresInstance::RewritePostgresqlConf() {
   std::error_code ec;
-  if (!fs::exists(Path("PG_VERSION"), ec)) return Status::Ok();  // written at the next start
+  if (!fs::exists(Path("PG_VERSION"), ec)) return false;  // written at the next start
   if (Status s = WriteFile(Path("postgresql.conf"),
                            RenderPostgresqlConf(config_, synchronous_standby_names_));
       !s.ok()) {
@@ -529,8 +536,7 @@ Status PostgresInstance::SetSynchronousStandbyNames(const std::string& value) {
   }
   const pid_t pid = FindPostmaster();
   if (pid != 0 && kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
-  spdlog::info("synchronous_standby_names = '{}'{}", value, pid != 0 ? " (reloaded)" : "");
-  return Status::Ok();
+  return pid != 0;
 }
 
 Lsn PostgresInstance::TimelineStart(uint32_t timeline) const {
@@ -579,16 +585,9 @@ Status PostgresInstance::Rewind(const Upstream& upstream) {
 
 Status PostgresInstance::Reconfigure(const std::map<std::string, std::string>& parameters) {
   config_.pg_parameters = parameters;
-  std::error_code ec;
-  if (!fs::exists(Path("PG_VERSION"), ec)) return Status::Ok();  // written at the next start
-  if (Status s = WriteFile(Path("postgresql.conf"),
-                           RenderPostgresqlConf(config_, synchronous_standby_names_));
-      !s.ok()) {
-    return s;
-  }
-  const pid_t pid = FindPostmaster();
-  if (pid != 0 && kill(pid, SIGHUP) != 0) return Internal("cannot signal postgres to reload");
-  spdlog::info("postgresql.conf rewritten{}", pid != 0 ? " and reloaded" : "");
+  auto reloaded = RewritePostgresqlConf();
+  if (!reloaded.ok()) return reloaded.status();
+  spdlog::info("postgresql.conf rewritten{}", *reloaded ? " and reloaded" : "");
   return Status::Ok();
 }
 

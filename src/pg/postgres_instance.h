@@ -58,6 +58,9 @@ class PostgresInstance final : public Instance {
   pid_t FindPostmaster();
   void WatchPostmaster(pid_t pid);
   Status WriteConfigFiles(PgRole role, const std::optional<Upstream>& upstream);
+  // Rewrites postgresql.conf (parameters and synchronous standbys) and reloads a running server.
+  // True when a server was reloaded; false when none runs or there is no data yet.
+  Result<bool> RewritePostgresqlConf();
   Status WaitUntilAccepting(pid_t pid, Duration timeout);
   // Once per agent: kills a fencing watchdog that a previous agent left for this data directory.
   void EndLeftoverWatchdog();

@@ -11,17 +11,11 @@ namespace {
 
 using namespace baton::testing;  // NOLINT: the harness is this suite's vocabulary
 
-class DrillTest : public ::testing::Test {
+class DrillTest : public ClusterSuite<DrillTest> {
+ public:
+  static LocalClusterOptions Options() { return ShortLeaseOptions(); }
+
  protected:
-  static void SetUpTestSuite() { cluster_ = SuiteCluster::Start(ShortLeaseOptions()); }
-  static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
-
-  void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
-    Status healthy = cluster_->WaitHealthy(seconds(120));
-    ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
-  }
-
   static std::string Dsn() { return ClusterDsn(*cluster_); }
 
   static CommandResult Drill(std::vector<std::string> args) {
@@ -41,8 +35,6 @@ class DrillTest : public ::testing::Test {
     if (start == std::string::npos) return nlohmann::json();
     return nlohmann::json::parse(output.substr(start), nullptr, false);
   }
-
-  static inline std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(DrillTest, KillNodeFiguresAgreeWithAnExternalStopwatch) {

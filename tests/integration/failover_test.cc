@@ -12,30 +12,15 @@ namespace {
 
 using namespace baton::testing;  // NOLINT: the harness is this suite's vocabulary
 
-class FailoverTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class FailoverTest : public ClusterSuite<FailoverTest> {
+ public:
+  static LocalClusterOptions Options() {
     LocalClusterOptions options = ShortLeaseOptions();
     options.primary_start_timeout_seconds = 3;
-    cluster_ = SuiteCluster::Start(options);
+    return options;
   }
 
-  static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
-
-  void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
-    Status healthy = cluster_->WaitHealthy(seconds(120));
-    ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
-  }
-
-  static size_t Leader() {
-    auto leader = cluster_->LeaderIndex();
-    EXPECT_TRUE(leader.has_value()) << "no leader";
-    return leader.value_or(0);
-  }
-
-  static std::string Conn(size_t i) { return cluster_->ConnInfo(i); }
-
+ protected:
   static std::string Dsn() { return ClusterDsn(*cluster_); }
 
   static std::optional<size_t> NewLeader(size_t old, Duration timeout) {
@@ -58,8 +43,6 @@ class FailoverTest : public ::testing::Test {
     text << in.rdbuf();
     return text.str();
   }
-
-  static inline std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(FailoverTest, NodeDeathUnderLoadPromotesAReplicaAndTheOldPrimaryRejoinsWithRewind) {

@@ -144,25 +144,11 @@ class WritableWatch {
   std::thread thread_;
 };
 
-class FencingTest : public ::testing::Test {
+class FencingTest : public ClusterSuite<FencingTest> {
+ public:
+  static LocalClusterOptions Options() { return ShortLeaseOptions(); }
+
  protected:
-  static void SetUpTestSuite() { cluster_ = SuiteCluster::Start(ShortLeaseOptions()); }
-  static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
-
-  void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
-    Status healthy = cluster_->WaitHealthy(seconds(120));
-    ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
-  }
-
-  static size_t Leader() {
-    auto leader = cluster_->LeaderIndex();
-    EXPECT_TRUE(leader.has_value()) << "no leader";
-    return leader.value_or(0);
-  }
-
-  static std::string Conn(size_t i) { return cluster_->ConnInfo(i); }
-
   static std::vector<std::string> ConnsExcept(size_t skipped) {
     std::vector<std::string> out;
     for (size_t i = 0; i < cluster_->nodes.size(); ++i) {
@@ -223,8 +209,6 @@ class FencingTest : public ::testing::Test {
               << " s; new primary's first write " << SecondsBetween(fault_at, *new_first)
               << " s; margin " << SecondsBetween(*old_last, *new_first) << " s\n";
   }
-
-  static inline std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(FencingTest, AStoppedAgentsPrimaryStopsTakingWritesBeforeAnotherIsPromoted) {

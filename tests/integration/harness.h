@@ -144,4 +144,30 @@ class SuiteCluster {
   }
 };
 
+// The base of a suite whose tests share one cluster, started once with Suite::Options() (a
+// static function of the suite); every test begins from a healthy cluster. CRTP, so that each
+// suite has a cluster of its own.
+template <typename Suite>
+class ClusterSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { cluster_ = SuiteCluster::Start(Suite::Options()); }
+  static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
+
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
+    Status healthy = cluster_->WaitHealthy(seconds(120));
+    ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
+  }
+
+  static size_t Leader() {
+    auto leader = cluster_->LeaderIndex();
+    EXPECT_TRUE(leader.has_value()) << "no leader";
+    return leader.value_or(0);
+  }
+
+  static std::string Conn(size_t i) { return cluster_->ConnInfo(i); }
+
+  static inline std::unique_ptr<LocalCluster> cluster_;
+};
+
 }  // namespace baton::testing

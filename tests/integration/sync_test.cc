@@ -13,21 +13,22 @@ namespace {
 
 using namespace baton::testing;  // NOLINT: the harness is this suite's vocabulary
 
-class SyncTest : public ::testing::Test {
+class SyncTest : public ClusterSuite<SyncTest> {
+ public:
+  static LocalClusterOptions Options() { return ShortLeaseOptions(); }
+
  protected:
   static void SetUpTestSuite() {
-    cluster_ = SuiteCluster::Start(ShortLeaseOptions());
+    ClusterSuite::SetUpTestSuite();
     if (cluster_) {
       Status s = SetConfig({{"ha.synchronous_mode", "quorum"}});
       ASSERT_TRUE(s.ok()) << s.ToString();
     }
   }
-  static void TearDownTestSuite() { SuiteCluster::Stop(cluster_); }
 
   void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
-    Status healthy = cluster_->WaitHealthy(seconds(120));
-    ASSERT_TRUE(healthy.ok()) << "precondition: " << healthy.ToString();
+    ClusterSuite::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(PollUntil(seconds(60), [] { return BothStandbysConfirm(); }))
         << "precondition: the leader does not confirm commits on both standbys: "
         << LoadView(*cluster_).sync_text;
@@ -39,8 +40,6 @@ class SyncTest : public ::testing::Test {
     ClusterAdmin admin(dcs, cluster_->cluster, clock);
     return admin.SetConfig(settings).status();
   }
-
-  static std::string Conn(size_t i) { return cluster_->ConnInfo(i); }
 
   // /sync lists both replicas with one confirmation per commit, and the leader works by it.
   static bool BothStandbysConfirm() {
@@ -70,8 +69,6 @@ class SyncTest : public ::testing::Test {
     for (const auto& ack : load.Acked()) lost += present.count(ack.id) == 0;
     return lost;
   }
-
-  static inline std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(SyncTest, NodeDeathUnderLoadLosesNoAcknowledgedWriteAndDoesNotWaitForTheLease) {
