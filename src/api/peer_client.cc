@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/tcp_probe.h"
+#include "pg/pg_connection.h"
 
 namespace baton {
 
@@ -26,7 +27,22 @@ std::unique_ptr<httplib::Client> ApiClient(const std::string& url, Duration time
 }  // namespace
 
 PeerClient::PeerClient(const Config& config, Duration timeout)
-    : api_security_(config.api_security), timeout_(timeout) {}
+    : superuser_(config.superuser), api_security_(config.api_security), timeout_(timeout) {}
+
+void PeerClient::WatchNode(const MemberInfo* member, std::function<void()> on_lost) {
+  auto address = member != nullptr ? HostPort::Parse(member->pg_address) : HostPort::Parse("");
+  if (!address.ok()) {
+    watch_.Watch("", {});
+    return;
+  }
+  watch_.Watch(ConnInfo({{"host", address->host},
+                         {"port", std::to_string(address->port)},
+                         {"user", superuser_.username},
+                         {"password", superuser_.password},
+                         {"dbname", "postgres"},
+                         {"application_name", "baton-watch"}}),
+               std::move(on_lost));
+}
 
 bool PeerClient::Reachable(const MemberInfo& member) {
   // A listening PostgreSQL port is enough (a frozen server's kernel still accepts, which errs on

@@ -1,9 +1,10 @@
 // PeerClient: the Peers port over the network: a TCP connection to a member's PostgreSQL port,
 // HTTP(S) to its agent's REST API (with this node's restapi.auth credentials for /failsafe),
-// each bounded by `timeout`. Server certificates are not verified: an answer from a member's
-// address is all that is asked. Thread-safe (no shared state).
+// each bounded by `timeout`, and a NodeWatch for WatchNode. Server certificates are not
+// verified: an answer from a member's address is all that is asked. Thread-safe.
 #pragma once
 
+#include "api/node_watch.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "ha/peers.h"
@@ -12,15 +13,18 @@ namespace baton {
 
 class PeerClient final : public Peers {
  public:
-  // `config` supplies the credentials the REST API is asked with.
+  // `config` supplies the credentials PostgreSQL and the REST API are reached with.
   PeerClient(const Config& config, Duration timeout);
 
   bool Reachable(const MemberInfo& member) override;
   bool ConfirmFailsafe(const MemberInfo& member, const std::string& leader) override;
+  void WatchNode(const MemberInfo* member, std::function<void()> on_lost) override;
 
  private:
+  const Credentials superuser_;     // PostgreSQL is watched as this role
   const ApiSecurity api_security_;  // this node's restapi.auth, presented to the others
   const Duration timeout_;
+  NodeWatch watch_;
 };
 
 }  // namespace baton

@@ -309,10 +309,11 @@ bool ClusterStore::IsMemberKey(const std::string& key) {
   return key.rfind(kMembers, 0) == 0;
 }
 
-void ClusterStore::Watch(std::function<void(const std::string& key)> on_change) {
+void ClusterStore::Watch(
+    std::function<void(const std::string& key, const std::string& value)> on_change) {
   dcs_.WatchPrefix(prefix_,
                    [prefix = prefix_, on_change = std::move(on_change)](const WatchEvent& event) {
-                     on_change(event.kv.key.substr(prefix.size()));
+                     on_change(event.kv.key.substr(prefix.size()), event.kv.value);
                    });
 }
 

@@ -161,8 +161,8 @@ class ClusterStore {
   Status WriteLeaderStatus(const LeaderStatus& status);
   Status AppendHistory(const nlohmann::json& record);
   // `on_change` runs (on another thread) for every change of a key of this cluster, with the
-  // key relative to prefix() ("leader", "members/node2", ...).
-  void Watch(std::function<void(const std::string& key)> on_change);
+  // key relative to prefix() ("leader", "members/node2", ...) and its new value ("" deleted).
+  void Watch(std::function<void(const std::string& key, const std::string& value)> on_change);
   // Keys whose change calls for an immediate decision.
   static bool IsUrgentKey(const std::string& key);
   static bool IsMemberKey(const std::string& key);

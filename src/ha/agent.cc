@@ -156,6 +156,7 @@ Agent::Tick Agent::RunOnce() {
   }
   o.leader_since = leader_since_;
   o.leader_unreachable = LeaderUnreachable(o);
+  if (o.dcs_reachable) WatchLeaderNode(o);
 
   MemberInfo self = DescribeSelf(o);
   self.api_url = config_.ApiUrl();
@@ -257,6 +258,13 @@ void Agent::TrackStandbyNames(const InstanceState& instance) {
   } else if (!settled_at_) {
     settled_at_ = instance.lsn;
   }
+}
+
+void Agent::WatchLeaderNode(const Observation& o) {
+  const auto& sync = o.cluster.sync;
+  const bool listed = o.cluster.leader && o.cluster.leader->name != config_.node_name && sync &&
+                      sync->leader == o.cluster.leader->name && sync->Lists(config_.node_name);
+  peers_.WatchNode(listed ? o.cluster.Member(o.cluster.leader->name) : nullptr, [this] { Wake(); });
 }
 
 bool Agent::LeaderUnreachable(const Observation& o) {
@@ -789,10 +797,15 @@ void Agent::Run(const std::atomic<bool>& stop) {
   // A watchdog a previous agent left armed is ended: this loop fences from its first tick.
   if (Status s = instance_.DisarmFence(); !s.ok()) spdlog::warn("{}", s.ToString());
   const std::string own_member_key = "members/" + config_.node_name;
-  store_.Watch([this, own_member_key](const std::string& key) {
-    // While leaderless, another member's fresh position may decide who takes over: look at once.
+  store_.Watch([this, own_member_key](const std::string& key, const std::string& value) {
+    // While leaderless, another member's fresh position may decide who takes over; a standby
+    // that detached from its leader may complete the count for an early takeover: look at once.
     const bool other_member = ClusterStore::IsMemberKey(key) && key != own_member_key;
-    if (ClusterStore::IsUrgentKey(key) || (leaderless_ && other_member)) Wake();
+    const auto detached = [&] {
+      const auto member = MemberInfo::FromJson(value);
+      return member && !member->detached_from.empty();
+    };
+    if (ClusterStore::IsUrgentKey(key) || (other_member && (leaderless_ || detached()))) Wake();
   });
   instance_.SetExitCallback([this] { Wake(); });
   while (!stop) {
@@ -820,6 +833,7 @@ void Agent::Run(const std::atomic<bool>& stop) {
 }
 
 void Agent::Shutdown() {
+  peers_.WatchNode(nullptr, {});  // nothing may call back into this agent any more
   spdlog::info("shutting down: stopping postgres and leaving the cluster");
   if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) {
     spdlog::error("stopping postgres: {}", s.ToString());

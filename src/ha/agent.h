@@ -110,6 +110,9 @@ class Agent {
   // Synchronous mode, as a listed standby of a leader it no longer streams from (or detached
   // from): whether that leader's node answers at all.
   bool LeaderUnreachable(const Observation& o);
+  // Synchronous mode, as a listed standby: keeps a connection to the leader's PostgreSQL whose
+  // end wakes the loop at once (Peers::WatchNode); otherwise watches nothing.
+  void WatchLeaderNode(const Observation& o);
   // Before a promotion: fence_command against the old leader (for a failover), then
   // pre_promote; either failing stops the promotion. Bounded by the lease.
   Status RunPromotionHooks(const Observation& observed);

@@ -9,6 +9,7 @@
 // thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "dcs/member.h"
@@ -20,6 +21,11 @@ class Peers {
   virtual ~Peers() = default;
   virtual bool Reachable(const MemberInfo& member) = 0;
   virtual bool ConfirmFailsafe(const MemberInfo& member, const std::string& leader) = 0;
+  // Holds a connection to `member`'s PostgreSQL (nullptr: to nobody) from a thread of the
+  // implementation's own, and calls `on_lost` each time an established one breaks: the moment a
+  // leader's server dies, rather than at the next loop. Calling it again with the same member
+  // keeps the connection.
+  virtual void WatchNode(const MemberInfo* member, std::function<void()> on_lost) = 0;
 };
 
 }  // namespace baton

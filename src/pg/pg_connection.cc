@@ -111,6 +111,14 @@ bool PgConnection::healthy() const {
   return !dropped_ && PQstatus(conn_) == CONNECTION_OK;
 }
 
+int PgConnection::socket() const {
+  return PQsocket(conn_);
+}
+
+bool PgConnection::ConsumeInput() {
+  return PQconsumeInput(conn_) == 1 && PQstatus(conn_) == CONNECTION_OK;
+}
+
 Result<std::vector<PgRow>> PgConnection::Query(const std::string& sql) {
   if (!query_timeout_) return Run(sql, std::nullopt);
   return Query(sql, *query_timeout_);

@@ -35,6 +35,10 @@ class PgConnection {
   PgConnection& operator=(const PgConnection&) = delete;
 
   bool healthy() const;
+  // For a connection held idle to learn when the server goes away: the socket to poll for
+  // input, and, once it is readable, whether the connection survived what arrived.
+  int socket() const;
+  bool ConsumeInput();
   Result<std::vector<PgRow>> Query(const std::string& sql);
   // The same, waiting at most `timeout` for this statement.
   Result<std::vector<PgRow>> Query(const std::string& sql, Duration timeout);

@@ -2,9 +2,11 @@
 // records its synchronous standbys in /sync and makes every commit wait for them; node death
 // under load then loses no acknowledged write, and the new leader takes over before the dead
 // leader's lease ends, once the standbys have detached from it.
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "api/node_watch.h"
 #include "ha/cluster_admin.h"
 #include "harness.h"
 
@@ -174,6 +176,33 @@ TEST_F(SyncTest, ASwitchoverMovesTheRecordToTheNewLeaderAndLosesNothing) {
   EXPECT_EQ(LostRows(load, *leader), 0u);
   ASSERT_TRUE(PollUntil(seconds(60), [] { return BothStandbysConfirm(); }))
       << LoadView(*cluster_).sync_text;
+}
+
+TEST_F(SyncTest, EachListedStandbyWatchesTheLeaderAndIsToldAtOnceWhenItsConnectionEnds) {
+  const size_t leader = *cluster_->LeaderIndex();
+  const auto watchers = [&] {
+    return QueryOne(Conn(leader),
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'baton-watch'");
+  };
+  EXPECT_TRUE(PollUntil(seconds(30), [&] { return watchers() == "2"; }))
+      << "connections from the standbys' agents: " << watchers().value_or("?");
+
+  std::atomic<int> lost{0};
+  NodeWatch watch;
+  watch.Watch(Conn(leader) + " application_name=node-watch-test", [&] { ++lost; });
+  const std::string mine = "FROM pg_stat_activity WHERE application_name = 'node-watch-test'";
+  ASSERT_TRUE(PollUntil(seconds(10),
+                        [&] { return QueryOne(Conn(leader), "SELECT count(*) " + mine) == "1"; }));
+  EXPECT_EQ(lost.load(), 0);
+  ASSERT_EQ(QueryOne(Conn(leader), "SELECT bool_and(pg_terminate_backend(pid)) " + mine), "t");
+  EXPECT_TRUE(PollUntil(seconds(2), [&] { return lost.load() == 1; })) << lost.load();
+  // It connects again and goes on watching.
+  EXPECT_TRUE(PollUntil(seconds(10),
+                        [&] { return QueryOne(Conn(leader), "SELECT count(*) " + mine) == "1"; }));
+  watch.Watch("", {});
+  EXPECT_TRUE(PollUntil(seconds(10),
+                        [&] { return QueryOne(Conn(leader), "SELECT count(*) " + mine) == "0"; }));
+  EXPECT_EQ(lost.load(), 1);
 }
 
 }  // namespace

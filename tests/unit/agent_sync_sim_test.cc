@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ha/cluster_admin.h"
 #include "sim_cluster.h"
 #include "temp_dir.h"
 
@@ -150,6 +151,24 @@ TEST_F(SyncSimTest, ANodeThatStillAnswersIsNotTakenOverEarly) {
   Rounds(6);  // the leader's node answers (peers_.unreachable is empty)
   EXPECT_EQ(LeaderIndex(), leader);
   EXPECT_EQ(Primaries(), 1);
+}
+
+TEST_F(SyncSimTest, OnlyAListedStandbyWatchesTheLeadersServer) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  SettleSyncRecord(leader);
+  for (size_t i = 0; i < 3; ++i) {
+    nodes_[i]->agent->RunOnce();
+    EXPECT_EQ(peers_.watched, i == leader ? "" : nodes_[leader]->config.node_name) << i;
+  }
+  // Asynchronous again: no standby can take over early, so none watches.
+  ClusterAdmin admin(dcs_, "sim", clock_);
+  ASSERT_TRUE(admin.SetConfig({{"ha.synchronous_mode", "off"}}).ok());
+  Rounds(4);
+  for (size_t i = 0; i < 3; ++i) {
+    nodes_[i]->agent->RunOnce();
+    EXPECT_EQ(peers_.watched, "") << i;
+  }
 }
 
 class OnModeSimTest : public SimCluster {

@@ -24,6 +24,10 @@ class FakePeers final : public Peers {
   }
   // Answers as `agents[name]` would (an agent of the same simulation), or no when absent.
   std::map<std::string, Agent*> agents;
+  std::string watched;  // the member WatchNode last named ("" = nobody)
+  void WatchNode(const MemberInfo* member, std::function<void()>) override {
+    watched = member != nullptr ? member->name : "";
+  }
   bool ConfirmFailsafe(const MemberInfo& member, const std::string& leader) override {
     asked.push_back("failsafe:" + member.name);
     auto agent = agents.find(member.name);

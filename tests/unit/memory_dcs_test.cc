@@ -165,7 +165,8 @@ TEST(ClusterStoreTest, LeaderChangesAreUrgentMemberUpdatesAreNot) {
   MemoryDcs dcs(clock);
   ClusterStore a(dcs, "c", "a", 10, clock);
   int wakes = 0;
-  a.Watch([&](const std::string& key) { wakes += ClusterStore::IsUrgentKey(key); });
+  a.Watch(
+      [&](const std::string& key, const std::string&) { wakes += ClusterStore::IsUrgentKey(key); });
   ASSERT_TRUE(a.RefreshSession().ok());
   MemberInfo m;
   m.name = "a";
