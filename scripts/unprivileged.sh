@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a test binary as an unprivileged user when invoked as root: PostgreSQL refuses to run
-# as root. The binaries are copied to a world-readable directory first, since the checkout may
-# sit under a directory (such as /root) that the postgres user cannot enter.
+# as root. The binaries (and docs/examples, which tests read) are copied to a world-readable
+# directory first, since the checkout may sit under a directory (such as /root) that the
+# postgres user cannot enter.
 set -euo pipefail
 binary=$1
 shift
@@ -13,6 +14,7 @@ stage=$(mktemp -d /tmp/baton-test-bin.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 cp "$binary" "$stage/"
 cp "$(dirname "$binary")/../baton" "$stage/baton"
-chmod 755 "$stage" "$stage"/*
-runuser -u "$user" -- env BATON_BINARY="$stage/baton" TMPDIR=/tmp \
+cp -r "$(dirname "$0")/../docs/examples" "$stage/examples"
+chmod -R a+rX "$stage"
+runuser -u "$user" -- env BATON_BINARY="$stage/baton" BATON_EXAMPLES_DIR="$stage/examples" TMPDIR=/tmp \
   "$stage/$(basename "$binary")" "$@"

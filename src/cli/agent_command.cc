@@ -14,6 +14,7 @@
 #include "dcs/etcd_dcs.h"
 #include "ha/agent.h"
 #include "pg/postgres_instance.h"
+#include "router/router_service.h"
 
 namespace baton {
 
@@ -70,6 +71,15 @@ int AgentCommand(const std::string& config_path) {
     return kExitFailure;
   }
   spdlog::info("REST API on {}", config->ApiUrl());
+  // A router section runs the router (and PgBouncer's controller) in this process too.
+  std::unique_ptr<RouterService> router;
+  if (config->router.Configured() || config->pgbouncer.Configured()) {
+    router = std::make_unique<RouterService>(dcs, *config, clock);
+    if (Status s = router->Start(); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitFailure;
+    }
+  }
 
   std::atomic<bool> stop{false};
   std::thread signal_thread([&] {
@@ -80,6 +90,7 @@ int AgentCommand(const std::string& config_path) {
     agent.Wake();
   });
   agent.Run(stop);
+  if (router) router->Stop();
   api.Stop();
   // Nothing may call back into the agent once it is gone.
   dcs.StopWatches();

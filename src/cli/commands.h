@@ -23,6 +23,8 @@ struct ClusterTarget {
 };
 
 int AgentCommand(const std::string& config_path);
+// The client router (and PgBouncer's controller) of a router or node config file.
+int RouterCommand(const std::string& config_path);
 // The agent's fencing watchdog (hidden verb; the agent starts it, see pg/fence_watchdog.h).
 int WatchdogCommand(const std::string& data_dir, const std::string& node_name);
 int StatusCommand(const ClusterTarget& target, bool json, double watch_seconds);

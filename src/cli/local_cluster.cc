@@ -27,31 +27,6 @@ namespace {
 
 constexpr const char* kManifest = "demo.json";
 
-// Ports the kernel hands out as free; all sockets stay open until every port is chosen so
-// the same port is never returned twice.
-Result<std::vector<int>> FreePorts(int count) {
-  std::vector<int> sockets;
-  std::vector<int> ports;
-  Status status;
-  for (int i = 0; i < count && status.ok(); ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      status = Internal("cannot find a free loopback port");
-    } else {
-      ports.push_back(ntohs(addr.sin_port));
-    }
-    if (fd >= 0) sockets.push_back(fd);
-  }
-  for (int fd : sockets) close(fd);
-  if (!status.ok()) return status;
-  return ports;
-}
-
 Status WriteText(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -120,6 +95,29 @@ std::string NodeYaml(const LocalClusterOptions& options, const std::string& clus
 }
 
 }  // namespace
+
+Result<std::vector<int>> FreePorts(int count) {
+  std::vector<int> sockets;
+  std::vector<int> ports;
+  Status status;
+  for (int i = 0; i < count && status.ok(); ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      status = Internal("cannot find a free loopback port");
+    } else {
+      ports.push_back(ntohs(addr.sin_port));
+    }
+    if (fd >= 0) sockets.push_back(fd);
+  }
+  for (int fd : sockets) close(fd);
+  if (!status.ok()) return status;
+  return ports;
+}
 
 Result<LocalCluster> LocalCluster::Start(const LocalClusterOptions& options) {
   if (options.nodes < 1 || options.nodes > 9) return InvalidArgument("--nodes must be 1 to 9");

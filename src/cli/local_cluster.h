@@ -27,6 +27,10 @@
 
 namespace baton {
 
+// `count` loopback ports the kernel hands out as free, all different (every socket stays open
+// until all are chosen). Another process may take one before the caller binds it.
+Result<std::vector<int>> FreePorts(int count);
+
 struct LocalClusterOptions {
   std::string dir = "/tmp/baton-demo";
   int nodes = 3;

@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
   auto* agent = app.add_subcommand("agent", "Run the agent that manages this node's PostgreSQL");
   agent->add_option("-c,--config", agent_config, "This node's YAML config file")->required();
 
+  std::string router_config;
+  auto* router = app.add_subcommand(
+      "router", "Route client connections to the leader (read-write) and to replicas (read-only)");
+  router->add_option("-c,--config", router_config, "A router or node config file")->required();
+
   std::string watchdog_data_dir;
   std::string watchdog_node;
   auto* watchdog = app.add_subcommand("watchdog", "The agent's fencing watchdog (started by it)");
@@ -245,6 +250,7 @@ int main(int argc, char** argv) {
   if (status->parsed() && status->count("--watch") && watch_seconds <= 0) watch_seconds = 2;
 
   if (agent->parsed()) return baton::AgentCommand(agent_config);
+  if (router->parsed()) return baton::RouterCommand(router_config);
   if (watchdog->parsed()) return baton::WatchdogCommand(watchdog_data_dir, watchdog_node);
   if (status->parsed()) return baton::StatusCommand(status_target, status_json, watch_seconds);
   if (history->parsed()) return baton::HistoryCommand(history_target, history_json);

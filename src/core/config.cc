@@ -298,6 +298,46 @@ const std::vector<Field>& Schema() {
       {"ha.failsafe_mode", "false", false,
        "Keep the primary running through an etcd outage while every member confirms it.",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.ha.failsafe_mode); }},
+      {"router.read_write", "", false,
+       "host:port the router's read-write port listens on (to the leader); sets up a router.",
+       [](Config& c, const std::string& v) { return ParseHostPort(v, &c.router.read_write); }},
+      {"router.read_only", "", false,
+       "host:port the router's read-only port listens on (to caught-up replicas).",
+       [](Config& c, const std::string& v) { return ParseHostPort(v, &c.router.read_only); }},
+      {"router.hold_timeout", "10", false,
+       "Seconds a new connection waits for a writable leader (or a replica) before it is closed.",
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0, 3600, &c.router.hold_timeout_seconds);
+       }},
+      {"router.maximum_lag", "1048576", false,
+       "Bytes a replica may lag the leader and still take read-only connections.",
+       [](Config& c, const std::string& v) {
+         long long bytes = 0;
+         Status s = ParseInt(v, 0, 1LL << 50, &bytes);
+         c.router.maximum_lag = static_cast<uint64_t>(bytes);
+         return s;
+       }},
+      {"pgbouncer.listen", "", false,
+       "host:port of a PgBouncer to keep pointed at the leader (its admin console).",
+       [](Config& c, const std::string& v) { return ParseHostPort(v, &c.pgbouncer.admin); }},
+      {"pgbouncer.username", "", false, "A user in PgBouncer's admin_users.",
+       [](Config& c, const std::string& v) {
+         return ParseNonEmpty(v, &c.pgbouncer.admin_user.username);
+       }},
+      {"pgbouncer.password", "", false, "That user's password (never logged).",
+       [](Config& c, const std::string& v) {
+         return ParseNonEmpty(v, &c.pgbouncer.admin_user.password);
+       }},
+      {"pgbouncer.database", "", false, "The [databases] entry baton points at the leader.",
+       [](Config& c, const std::string& v) { return ParseName(v, &c.pgbouncer.database); }},
+      {"pgbouncer.dbname", "", false,
+       "The database that entry names on the leader (default: pgbouncer.database).",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.pgbouncer.dbname); }},
+      {"pgbouncer.databases_file", "", false,
+       "File baton rewrites with that entry; pgbouncer.ini must %include it.",
+       [](Config& c, const std::string& v) {
+         return ParseAbsolutePath(v, &c.pgbouncer.databases_file);
+       }},
       {"tags.nofailover", "false", false, "Never promote this node automatically.",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.tags.nofailover); }},
       {"tags.priority", "1", false, "Failover preference among equally caught-up replicas.",
@@ -343,6 +383,33 @@ Status Flatten(const YAML::Node& node, const std::string& path,
   return Status::Ok();
 }
 
+// The keys a router-only file must have (the others a node needs are optional there).
+bool RouterNeeds(const std::string& path) {
+  return path == "cluster.name" || path == "etcd.endpoints";
+}
+
+// A PgBouncer section is all there or absent; its dbname defaults to the entry's name.
+Status CheckPgBouncer(PgBouncerSettings& p) {
+  const bool any = p.Configured() || !p.admin_user.username.empty() || !p.database.empty() ||
+                   !p.databases_file.empty() || !p.dbname.empty();
+  if (!any) return Status::Ok();
+  for (const auto& [key, missing] :
+       {std::pair{"pgbouncer.listen", !p.Configured()},
+        std::pair{"pgbouncer.username", p.admin_user.username.empty()},
+        std::pair{"pgbouncer.password", p.admin_user.password.empty()},
+        std::pair{"pgbouncer.database", p.database.empty()},
+        std::pair{"pgbouncer.databases_file", p.databases_file.empty()}}) {
+    if (missing) {
+      return InvalidArgument(
+          fmt::format("key '{}': is required with PgBouncer (pgbouncer.listen, username, password, "
+                      "database, databases_file go together)",
+                      key));
+    }
+  }
+  if (p.dbname.empty()) p.dbname = p.database;
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<ConfigKeyInfo> ConfigKeys() {
@@ -356,7 +423,7 @@ std::vector<ConfigKeyInfo> ConfigKeys() {
 }
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
-                           const Environment& env) {
+                           const Environment& env, ConfigScope scope) {
   std::map<std::string, std::string> values;
   std::map<std::string, std::string> origin;  // path -> where the value came from
   try {
@@ -400,11 +467,11 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
     if (it != values.end()) {
       raw = it->second;
       from = origin[f.path];
-    } else if (f.required) {
+    } else if (f.required && (scope == ConfigScope::kNode || RouterNeeds(f.path))) {
       return InvalidArgument(
           fmt::format("config {}: key '{}': is required ({})", source, f.path, f.help));
     } else if (f.default_value.empty()) {
-      continue;  // optional with a derived default, filled in below
+      continue;  // optional with a derived default, filled in below, or not for this scope
     } else {
       raw = f.default_value;
       from = "default";
@@ -424,6 +491,16 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       continue;
     }
     return InvalidArgument(fmt::format("config {}: key '{}': unknown key", source, path));
+  }
+  if (Status s = CheckPgBouncer(config.pgbouncer); !s.ok()) {
+    return InvalidArgument(fmt::format("config {}: {}", source, s.message()));
+  }
+  if (scope == ConfigScope::kRouter && !config.router.Configured() &&
+      !config.pgbouncer.Configured()) {
+    return InvalidArgument(fmt::format(
+        "config {}: key 'router.read_write': is required for baton router (the read-write "
+        "port's host:port), unless the file has a pgbouncer section",
+        source));
   }
   if (config.pg_connect.port == 0) config.pg_connect = config.pg_listen;
   if (config.api_connect.port == 0) config.api_connect = config.api_listen;
@@ -520,14 +597,14 @@ Result<Config> ApplyDynamicConfig(const Config& local, const DynamicSettings& se
   return config;
 }
 
-Result<Config> LoadConfigFile(const std::string& path, const Environment& env) {
+Result<Config> LoadConfigFile(const std::string& path, const Environment& env, ConfigScope scope) {
   std::ifstream in(path);
   if (!in) {
     return InvalidArgument(fmt::format("config {}: cannot read the file", path));
   }
   std::stringstream text;
   text << in.rdbuf();
-  return ParseConfig(text.str(), path, env);
+  return ParseConfig(text.str(), path, env, scope);
 }
 
 }  // namespace baton

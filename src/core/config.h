@@ -81,6 +81,27 @@ struct Tags {
   int priority = 1;
 };
 
+// The client router (docs/router.md): `baton router`, or run inside the agent when a node's
+// file sets router.read_write.
+struct RouterSettings {
+  HostPort read_write;               // port 0 = no router
+  HostPort read_only;                // port 0 = no read-only port
+  double hold_timeout_seconds = 10;  // how long a new connection waits for a backend
+  uint64_t maximum_lag = 1 << 20;    // bytes a replica may lag and still take reads
+  bool Configured() const { return read_write.port != 0; }
+};
+
+// A PgBouncer that baton keeps pointed at the leader (docs/router.md#pgbouncer). Empty admin
+// address = none.
+struct PgBouncerSettings {
+  HostPort admin;              // where PgBouncer listens (its admin console: dbname pgbouncer)
+  Credentials admin_user;      // a user in its admin_users
+  std::string database;        // the [databases] entry baton manages
+  std::string dbname;          // the database it names on the leader (default: `database`)
+  std::string databases_file;  // the file with that entry, which pgbouncer.ini %includes
+  bool Configured() const { return admin.port != 0; }
+};
+
 struct Config {
   std::string source;  // file name, for messages
   std::string cluster_name;
@@ -101,6 +122,8 @@ struct Config {
   HaPolicy ha;
   Tags tags;
   Hooks hooks;
+  RouterSettings router;
+  PgBouncerSettings pgbouncer;
 
   // http(s)://host:port of this node's REST API.
   std::string ApiUrl() const {
@@ -112,11 +135,17 @@ struct Config {
 using Environment = std::map<std::string, std::string>;
 Environment ProcessEnvironment();
 
+// What a file configures: a node (its agent), or a router only (`baton router`: cluster.name,
+// etcd.endpoints and router.read_write or a pgbouncer section are required, a node's keys
+// are not).
+enum class ConfigScope { kNode, kRouter };
+
 // Parses YAML text. `source` names the file in error messages.
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
-                           const Environment& env);
+                           const Environment& env, ConfigScope scope = ConfigScope::kNode);
 // Reads and parses a file; a missing or unreadable file is an InvalidArgument naming it.
-Result<Config> LoadConfigFile(const std::string& path, const Environment& env);
+Result<Config> LoadConfigFile(const std::string& path, const Environment& env,
+                              ConfigScope scope = ConfigScope::kNode);
 
 // Dynamic configuration: the cluster-wide settings stored in etcd (`baton config set`), as
 // key path -> text, e.g. {"timing.ttl": "5", "postgresql.parameters.work_mem": "8MB"}. They
