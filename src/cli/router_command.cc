@@ -1,24 +1,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 
 #include "cli/commands.h"
 #include "dcs/etcd_dcs.h"
 #include "router/router_service.h"
 
 namespace baton {
-
-namespace {
-
-// Every client connection costs two descriptors: allow as many as the hard limit lets.
-void RaiseDescriptorLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
-  limit.rlim_cur = limit.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the descriptor limit");
-}
-
-}  // namespace
 
 int RouterCommand(const std::string& config_path) {
   auto config = LoadConfigFile(config_path, ProcessEnvironment(), ConfigScope::kRouter);
@@ -31,7 +18,6 @@ int RouterCommand(const std::string& config_path) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  RaiseDescriptorLimit();
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [router] %v");
 
   SteadyClock clock;

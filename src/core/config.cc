@@ -390,7 +390,8 @@ bool RouterNeeds(const std::string& path) {
 
 // A PgBouncer section is all there or absent; its dbname defaults to the entry's name.
 Status CheckPgBouncer(PgBouncerSettings& p) {
-  const bool any = p.Configured() || !p.admin_user.username.empty() || !p.database.empty() ||
+  const bool any = p.Configured() || !p.admin_user.username.empty() ||
+                   !p.admin_user.password.empty() || !p.database.empty() ||
                    !p.databases_file.empty() || !p.dbname.empty();
   if (!any) return Status::Ok();
   for (const auto& [key, missing] :
@@ -494,6 +495,11 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   }
   if (Status s = CheckPgBouncer(config.pgbouncer); !s.ok()) {
     return InvalidArgument(fmt::format("config {}: {}", source, s.message()));
+  }
+  if (config.router.read_only.port != 0 && !config.router.Configured()) {
+    return InvalidArgument(fmt::format(
+        "config {}: key 'router.read_only': needs router.read_write (the router's other port)",
+        source));
   }
   if (scope == ConfigScope::kRouter && !config.router.Configured() &&
       !config.pgbouncer.Configured()) {

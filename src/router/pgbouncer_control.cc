@@ -35,7 +35,8 @@ PgBouncerControl::Admin PgBouncerControl::Console(const PgBouncerSettings& setti
                                          {"dbname", "pgbouncer"}});
   return [conninfo, timeout](const std::string& command) -> Status {
     auto conn = PgConnection::Connect(conninfo, timeout);
-    if (!conn.ok()) return conn.status().WithContext("pgbouncer admin console");
+    // Not reached, whatever the reason: nothing was asked of it (a command timing out is not).
+    if (!conn.ok()) return Unavailable("pgbouncer admin console: " + conn.status().message());
     return (*conn)->Execute(command).WithContext("pgbouncer: " + command);
   };
 }
@@ -43,17 +44,17 @@ PgBouncerControl::Admin PgBouncerControl::Console(const PgBouncerSettings& setti
 void PgBouncerControl::OnRoutes(const Routes& routes, const ClusterView* view) {
   const bool switchover_due = SwitchoverDue(view);
   if (!routes.writer) {
-    if (!paused_) (void)Pause();
+    if (paused_ != true) (void)Pause();
     return;
   }
-  if (switchover_due && !paused_) {
+  if (switchover_due && paused_ != true) {
     if (Pause().ok()) paused_writer_ = routes.writer;
     return;
   }
   // Paused for a switchover that has not moved the writer yet: wait for it (or its end).
-  if (paused_ && switchover_due && paused_writer_ == routes.writer) return;
+  if (paused_ == true && switchover_due && paused_writer_ == routes.writer) return;
   if (target_ != routes.writer && !PointAt(*routes.writer).ok()) return;
-  if (paused_) (void)Resume();
+  if (paused_ != false) (void)Resume();
 }
 
 Status PgBouncerControl::Pause() {

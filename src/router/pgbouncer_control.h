@@ -36,7 +36,7 @@ class PgBouncerControl {
   // `view` is nullptr when the cluster could not be read.
   void OnRoutes(const Routes& routes, const ClusterView* view);
 
-  bool paused() const { return paused_; }
+  bool paused() const { return paused_ == true; }
   // The backend the entry names now (nullopt before the first rewrite).
   const std::optional<Backend>& target() const { return target_; }
 
@@ -48,8 +48,9 @@ class PgBouncerControl {
   const PgBouncerSettings settings_;
   const Admin admin_;
   std::optional<Backend> target_;
-  // Unknown at first (a previous run may have left it paused): resumed once a writer is known.
-  bool paused_ = true;
+  // Unknown at first (a previous run may have left it either way): paused while there is no
+  // writer, resumed once one is known.
+  std::optional<bool> paused_;
   std::optional<Backend> paused_writer_;  // the writer when a switchover paused the entry
 };
 

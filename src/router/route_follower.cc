@@ -76,16 +76,18 @@ void RouteFollower::Refresh() {
     return;
   }
   const bool lease_over = clock_.Now() - last_read_ > std::chrono::seconds(ttl_seconds_);
-  if (!lease_over || failsafe_mode_ || (last_ && !last_->writer)) return;
-  spdlog::warn(
-      "router: the cluster has been unreadable for more than its {} s lease ({}): no "
-      "writer until it is read again",
-      ttl_seconds_, view.status().message());
+  if (!lease_over || failsafe_mode_) return;
+  if (!last_ || last_->writer) {
+    spdlog::warn(
+        "router: the cluster has been unreadable for more than its {} s lease ({}): "
+        "no writer until it is read again",
+        ttl_seconds_, view.status().message());
+  }
   Routes routes = last_.value_or(Routes{});
   if (routes.writer) std::erase(routes.readers, *routes.writer);
   routes.writer.reset();
   last_ = routes;
-  sink_(routes, nullptr);
+  sink_(routes, nullptr);  // every read past the lease: a sink retries what failed
 }
 
 }  // namespace baton

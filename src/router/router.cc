@@ -19,6 +19,7 @@ using std::chrono::milliseconds;
 constexpr size_t kBufferSize = 16 * 1024;
 constexpr auto kRetryAfter = milliseconds(100);  // a backend that refused, tried again
 constexpr auto kMinConnectTimeout = milliseconds(500);
+constexpr auto kMaxConnectTimeout = milliseconds(2000);
 
 enum class Port { kReadWrite, kReadOnly };
 
@@ -135,8 +136,9 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
     tcp::socket server;
     asio::steady_timer timer;
     std::chrono::steady_clock::time_point deadline;
-    std::optional<Backend> backend;  // set while connected
-    uint64_t attempt = 0;            // bumped by each server connection: older handlers stop
+    std::optional<Backend> backend;        // set while connected
+    std::optional<Backend> connecting_to;  // set while a connection to it is being made
+    uint64_t attempt = 0;                  // bumped by each server connection: older handlers stop
     bool waiting = false;
     bool routed = false;  // connected to a backend at least once
     bool closed = false;
@@ -195,21 +197,16 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
 
   void Route(const SessionPtr& session, bool first) {
     if (session->closed) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= session->deadline) {
+    if (auto backend = Pick(session->port)) return Connect(session, *backend);
+    if (std::chrono::steady_clock::now() >= session->deadline) {
       ++hold_expired_;
       spdlog::warn("router: {} connection closed: no backend within the hold timeout",
                    PortName(session->port));
       Close(session);
       return;
     }
-    auto backend = Pick(session->port);
-    if (!backend) {
-      if (first) ++held_;
-      Wait(session, session->deadline);
-      return;
-    }
-    Connect(session, *backend);
+    if (first) ++held_;
+    Wait(session, session->deadline);
   }
 
   // Parks the session until new routes arrive or `until`, whichever is first.
@@ -244,9 +241,12 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
     auto endpoint = Resolve(io_, backend.address);
     if (!endpoint.ok()) return RetrySoon(session);
     const uint64_t attempt = ++session->attempt;
-    const auto timeout = std::max<Duration>(
-        kMinConnectTimeout,
-        std::chrono::duration_cast<Duration>(session->deadline - std::chrono::steady_clock::now()));
+    // A silent host (powered off, cut off) is given up on soon and tried again, so that a
+    // session does not spend its hold on one attempt.
+    const auto timeout = std::clamp<Duration>(
+        std::chrono::duration_cast<Duration>(session->deadline - std::chrono::steady_clock::now()),
+        kMinConnectTimeout, kMaxConnectTimeout);
+    session->connecting_to = backend;
     session->timer.expires_after(timeout);
     session->timer.async_wait([session, attempt](const asio::error_code& e) {
       asio::error_code ignored;
@@ -258,6 +258,7 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
                                               attempt](const asio::error_code& e) {
       if (session->closed || session->attempt != attempt) return;
       session->timer.cancel();
+      session->connecting_to.reset();
       if (e || !session->server.is_open() || !Current(session->port, backend)) {
         // Refused, timed out, or the routes moved on meanwhile: try again (routes may say
         // where) shortly, within the hold.
@@ -307,6 +308,7 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
   // Leaves the current backend (the session stays).
   void Disconnect(const SessionPtr& session) {
     ++session->attempt;
+    session->connecting_to.reset();
     if (session->backend) {
       --active_;
       if (session->port == Port::kReadOnly) --reader_load_[session->backend->name];
@@ -334,9 +336,10 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
       if (e) return Close(session);
       std::unique_ptr<char[]> buffer;
       const auto n = ReadReady(session->client, buffer);
-      if (!n) {
+      if (!n || *n == 0) {
         pool_.Give(std::move(buffer));
-        return Close(session);
+        if (!n) return Close(session);
+        return ClientPump(session);
       }
       if (session->replayable) {
         session->preamble.append(buffer.get(), *n);
@@ -349,15 +352,13 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
         return ClientPump(session);
       }
       const uint64_t attempt = session->attempt;
-      char* data = buffer.get();
-      asio::async_write(session->server, asio::buffer(data, *n),
-                        [this, self, session, attempt, buffer = std::move(buffer)](
-                            const asio::error_code& we, size_t) mutable {
-                          pool_.Give(std::move(buffer));
-                          if (session->closed) return;
-                          if (we && session->attempt == attempt) ServerLost(session);
-                          if (!session->closed) ClientPump(session);
-                        });
+      const char* data = buffer.get();
+      Forward(session->server, std::move(buffer), data, *n,
+              [this, self, session, attempt](const asio::error_code& we) {
+                if (session->closed) return;
+                if (we && session->attempt == attempt) ServerLost(session);
+                if (!session->closed) ClientPump(session);
+              });
     });
   }
 
@@ -384,15 +385,33 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
         pool_.Give(std::move(buffer));
         return ServerPump(session, attempt);
       }
-      asio::async_write(session->client, asio::buffer(data.data(), data.size()),
-                        [this, self, session, attempt, buffer = std::move(buffer)](
-                            const asio::error_code& we, size_t) mutable {
-                          pool_.Give(std::move(buffer));
-                          if (session->closed) return;
-                          if (we) return Close(session);
-                          ServerPump(session, attempt);
-                        });
+      Forward(session->client, std::move(buffer), data.data(), data.size(),
+              [this, self, session, attempt](const asio::error_code& we) {
+                if (session->closed) return;
+                if (we) return Close(session);
+                ServerPump(session, attempt);
+              });
     });
+  }
+
+  // Writes data[0, n) to `socket`: at once when the kernel takes it all (the usual case), else
+  // the rest asynchronously; then returns `buffer` to the pool and calls `done`.
+  template <typename Done>
+  void Forward(tcp::socket& socket, std::unique_ptr<char[]> buffer, const char* data, size_t n,
+               Done done) {
+    asio::error_code error;
+    size_t written = socket.write_some(asio::buffer(data, n), error);
+    if (error == asio::error::would_block) error = {}, written = 0;
+    if (error || written == n) {
+      pool_.Give(std::move(buffer));
+      return done(error);
+    }
+    asio::async_write(socket, asio::buffer(data + written, n - written),
+                      [this, buffer = std::move(buffer), done = std::move(done)](
+                          const asio::error_code& e, size_t) mutable {
+                        pool_.Give(std::move(buffer));
+                        done(e);
+                      });
   }
 
   // A replayable session's server answered `data`: drops what the client already has from an
@@ -441,22 +460,30 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
     spdlog::info("router: {}", routes.Describe());
     routes_ = std::move(routes);
     std::vector<SessionPtr> left_out;
+    std::vector<SessionPtr> redirected;  // still connecting to a backend the routes left out
     for (const auto& session : sessions_) {
       if (session->backend && !Current(session->port, *session->backend)) {
         left_out.push_back(session);
+      } else if (session->connecting_to && !Current(session->port, *session->connecting_to)) {
+        redirected.push_back(session);
       }
     }
     for (const auto& session : left_out) {
-      ++cut_;
       if (session->replayable) {
         ServerLost(session);  // still in its startup: it goes to the new backend instead
       } else {
+        ++cut_;
         Close(session);
       }
     }
     if (!left_out.empty()) {
-      spdlog::info("router: closed {} connection(s) to backends no longer routed to",
+      spdlog::info("router: {} connection(s) to backends no longer routed to: closed or moved",
                    left_out.size());
+    }
+    for (const auto& session : redirected) {
+      Disconnect(session);
+      session->timer.cancel();
+      Route(session, false);
     }
     const std::list<SessionPtr> waiting = waiting_sessions_;
     for (const auto& session : waiting) {

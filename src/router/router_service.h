@@ -1,7 +1,8 @@
 // RouterService: what `baton router` runs, and what an agent runs beside itself when its file
 // has a router or PgBouncer section: the Router on its ports and/or a PgBouncerControl, both
 // told by one RouteFollower. Start() binds (a port in use is an Unavailable naming it) and
-// begins following; Stop() ends both. Not copyable; Start and Stop from one thread.
+// begins following (raising the descriptor limit to the hard one: two per client); Stop()
+// ends both. Not copyable; Start and Stop from one thread.
 #pragma once
 
 #include <memory>

@@ -278,5 +278,23 @@ TEST_F(RouterTest, ASwitchoverThroughPgBouncerCostsItsClientsNoError) {
   }
 }
 
+TEST_F(RouterTest, AnAgentWithARouterSectionRoutesClientsToTheLeader) {
+  const size_t replica = (Leader() + 1) % 3;
+  auto port = FreePorts(1);
+  ASSERT_TRUE(port.ok());
+  const auto restart_with = [&](const std::map<std::string, std::string>& env) {
+    LocalNode& node = cluster_->nodes[replica];
+    kill(node.agent_pid, SIGTERM);
+    ASSERT_TRUE(WaitForExit(node.agent_pid, seconds(30)));
+    ASSERT_TRUE(cluster_->StartAgent(replica, env).ok());
+  };
+  restart_with({{"BATON_ROUTER_READ_WRITE", "127.0.0.1:" + std::to_string((*port)[0])}});
+  EXPECT_TRUE(PollUntil(seconds(30), [&] {
+    return ServerPort((*port)[0]) == std::to_string(cluster_->nodes[Leader()].pg_port);
+  })) << "the agent's router does not reach the leader";
+  restart_with({});
+  ASSERT_TRUE(cluster_->WaitHealthy(seconds(120)).ok());
+}
+
 }  // namespace
 }  // namespace baton

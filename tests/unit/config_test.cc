@@ -89,6 +89,37 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
+TEST(ConfigTest, ARouterFileNeedsOnlyTheClusterEtcdAndARouterOrPgBouncer) {
+  const std::string router = R"(
+cluster:
+  name: prod
+etcd:
+  endpoints: [10.0.0.1:2379]
+router:
+  read_write: 0.0.0.0:5000
+  read_only: 0.0.0.0:5001
+  hold_timeout: 2.5
+)";
+  auto config = ParseConfig(router, "router.yaml", {}, ConfigScope::kRouter);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->router.read_write.port, 5000);
+  EXPECT_EQ(config->router.read_only.port, 5001);
+  EXPECT_EQ(config->router.hold_timeout_seconds, 2.5);
+  EXPECT_EQ(config->router.maximum_lag, 1u << 20);
+  // As a node's file it lacks the node's keys.
+  EXPECT_FALSE(ParseConfig(router, "router.yaml", {}).ok());
+  const std::string nothing = "cluster:\n  name: prod\netcd:\n  endpoints: [10.0.0.1:2379]\n";
+  auto refused = ParseConfig(nothing, "router.yaml", {}, ConfigScope::kRouter);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("'router.read_write'"), std::string::npos);
+  auto bouncer = ParseConfig(nothing +
+                                 "pgbouncer:\n  listen: 127.0.0.1:6432\n  username: admin\n"
+                                 "  password: x\n  database: app\n  databases_file: /etc/db.ini\n",
+                             "router.yaml", {}, ConfigScope::kRouter);
+  ASSERT_TRUE(bouncer.ok()) << bouncer.status().ToString();
+  EXPECT_EQ(bouncer->pgbouncer.dbname, "app");  // defaults to the entry's name
+}
+
 class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadConfigTest, IsRefusedNamingTheFileAndTheKey) {
@@ -151,6 +182,16 @@ INSTANTIATE_TEST_SUITE_P(
                               "'postgresql.parameters.port'",
                               "set by baton"},
                       BadCase{"not yaml", "cluster: [unclosed", {}, "node.yaml", "not valid YAML"},
+                      BadCase{"incomplete pgbouncer section",
+                              std::string(kValid) + "pgbouncer:\n  listen: 127.0.0.1:6432\n",
+                              {},
+                              "'pgbouncer.username'",
+                              "go together"},
+                      BadCase{"read-only port alone",
+                              std::string(kValid) + "router:\n  read_only: 127.0.0.1:5001\n",
+                              {},
+                              "'router.read_only'",
+                              "needs router.read_write"},
                       BadCase{"bad value from environment",
                               kValid,
                               {{"BATON_TIMING_TTL", "-3"}},

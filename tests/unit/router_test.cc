@@ -306,5 +306,40 @@ TEST_F(RouterTest, AServerThatIsNotAcceptingConnectionsNowIsLeftForTheNextWriter
   EXPECT_EQ(client.Greeting(), "node2:startup");
 }
 
+TEST_F(RouterTest, AConnectionOnItsWayToASilentHostGoesToTheNewWriterAtOnce) {
+  // A listener whose accept queue is full: further handshakes go unanswered, as with a host
+  // that is powered off or cut off.
+  const int silent = ListeningSocket(0, /*listening=*/false);
+  ASSERT_EQ(listen(silent, 0), 0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 3; ++i) {
+    fillers.push_back(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(PortOf(silent)));
+    (void)connect(fillers.back(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  }
+  FakeBackend next("node2", 0, Mode::kClientFirst);
+  StartRouter(seconds(10));
+  router_->Update({Backend{"node1", {"127.0.0.1", PortOf(silent)}}, {}});
+  Client client(router_->read_write_port());
+  client.Send("startup");
+  EXPECT_EQ(client.Greeting(milliseconds(200)), "");
+  router_->Update({next.backend(), {}});
+  // Well before the 2 s connect timeout would have given up on the silent host.
+  EXPECT_EQ(client.Greeting(milliseconds(1000)), "node2:startup");
+  for (int fd : fillers) close(fd);
+  close(silent);
+}
+
+TEST_F(RouterTest, AZeroHoldStillRoutesWhenThereIsAWriter) {
+  FakeBackend leader("node1");
+  StartRouter(Duration::zero());
+  router_->Update(WriterOnly(leader));
+  Client client(router_->read_write_port());
+  EXPECT_EQ(client.Greeting(), "node1");
+}
+
 }  // namespace
 }  // namespace baton
