@@ -75,12 +75,7 @@ class Child {
 };
 
 std::string ConnTo(int port, const std::string& dbname = "postgres") {
-  return ConnInfo({{"host", "127.0.0.1"},
-                   {"port", std::to_string(port)},
-                   {"user", "postgres"},
-                   {"password", LocalCluster::kSuperuserPassword},
-                   {"dbname", dbname},
-                   {"connect_timeout", "30"}});
+  return LocalCluster::SuperuserConnInfo("127.0.0.1", port, dbname);
 }
 
 double Median(std::vector<double> v) {

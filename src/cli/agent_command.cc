@@ -10,6 +10,7 @@
 #include "api/admin_verbs.h"
 #include "api/peer_client.h"
 #include "api/rest_api.h"
+#include "cli/cluster_connection.h"
 #include "cli/commands.h"
 #include "dcs/etcd_dcs.h"
 #include "ha/agent.h"
@@ -43,11 +44,7 @@ int AgentCommand(const std::string& config_path) {
   }
 
   // SIGTERM/SIGINT are taken by one thread with sigwait; every other thread blocks them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = BlockTerminationSignals();
 
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [" + config->node_name + "] %v");
   spdlog::info("baton {} agent for cluster {}; etcd {}", BATON_VERSION, config->cluster_name,

@@ -59,4 +59,13 @@ int ReportFailure(const Status& status) {
   return status.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure;
 }
 
+sigset_t BlockTerminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
 }  // namespace baton

@@ -2,6 +2,8 @@
 // node's config file or from --etcd and --cluster; plus the small helpers every verb shares.
 #pragma once
 
+#include <signal.h>
+
 #include <memory>
 #include <string>
 #include <variant>
@@ -25,5 +27,8 @@ Result<ClusterView> LoadView(Connected& c);
 std::string OperatorName();
 // Prints the status's message and returns the exit code for it (2 for bad input, else 1).
 int ReportFailure(const Status& status);
+// Blocks SIGTERM and SIGINT in this thread and every thread it starts from now on, so that one
+// thread takes them with sigwait on the set returned.
+sigset_t BlockTerminationSignals();
 
 }  // namespace baton

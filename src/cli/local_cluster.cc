@@ -516,12 +516,18 @@ Status LocalCluster::WaitHealthy(Duration timeout) const {
 }
 
 std::string LocalCluster::ConnInfo(size_t index) const {
-  return baton::ConnInfo({{"host", nodes.at(index).host},
-                          {"port", std::to_string(nodes.at(index).pg_port)},
+  return SuperuserConnInfo(nodes.at(index).host, nodes.at(index).pg_port, "postgres", 3);
+}
+
+std::string LocalCluster::SuperuserConnInfo(const std::string& host, int port,
+                                            const std::string& dbname,
+                                            int connect_timeout_seconds) {
+  return baton::ConnInfo({{"host", host},
+                          {"port", std::to_string(port)},
                           {"user", "postgres"},
                           {"password", kSuperuserPassword},
-                          {"dbname", "postgres"},
-                          {"connect_timeout", "3"}});
+                          {"dbname", dbname},
+                          {"connect_timeout", std::to_string(connect_timeout_seconds)}});
 }
 
 }  // namespace baton

@@ -119,6 +119,11 @@ struct LocalCluster {
   Status WaitHealthy(Duration timeout) const;
   // A superuser libpq connection string for node `index`.
   std::string ConnInfo(size_t index) const;
+  // The superuser's connection string to host:port: a node, or a router or pooler in front of
+  // the nodes.
+  static std::string SuperuserConnInfo(const std::string& host, int port,
+                                       const std::string& dbname = "postgres",
+                                       int connect_timeout_seconds = 30);
   Status WriteManifest() const;
 
   static constexpr const char* kSuperuserPassword = "baton-demo-superuser";

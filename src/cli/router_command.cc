@@ -1,6 +1,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/cluster_connection.h"
 #include "cli/commands.h"
 #include "dcs/etcd_dcs.h"
 #include "router/router_service.h"
@@ -13,11 +14,7 @@ int RouterCommand(const std::string& config_path) {
     spdlog::error("{}", config.status().message());
     return kExitBadInput;
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = BlockTerminationSignals();
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [router] %v");
 
   SteadyClock clock;

@@ -109,12 +109,7 @@ class RouterTest : public ClusterSuite<RouterTest> {
   }
 
   static std::string Through(int port, const std::string& dbname = "postgres") {
-    return ConnInfo({{"host", "127.0.0.1"},
-                     {"port", std::to_string(port)},
-                     {"user", "postgres"},
-                     {"password", LocalCluster::kSuperuserPassword},
-                     {"dbname", dbname},
-                     {"connect_timeout", "30"}});
+    return LocalCluster::SuperuserConnInfo("127.0.0.1", port, dbname);
   }
 
   // The PostgreSQL port a new connection through `port` reaches.
