@@ -494,7 +494,7 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
   }
 
   const Options options_;
-  asio::io_context io_;
+  asio::io_context io_{1};  // one thread runs it: no locking between threads
   std::vector<std::pair<Port, std::unique_ptr<tcp::acceptor>>> acceptors_;
   Routes routes_;
   std::set<SessionPtr> sessions_;
