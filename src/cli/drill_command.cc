@@ -8,6 +8,7 @@
 
 #include "cli/cluster_connection.h"
 #include "cli/commands.h"
+#include "drill/chaos_fault.h"
 #include "core/json_text.h"
 #include "drill/drill.h"
 #include "drill/drill_report.h"
@@ -35,6 +36,12 @@ Result<std::string> ClusterDsn(const std::string& config_path) {
   }
   if (hosts.empty()) return FailedPrecondition("no member of the cluster reports an address");
   return MultiHostDsn(hosts, config->superuser.username, config->superuser.password);
+}
+
+// The primary cut off from etcd and its peers, both ways or one way (clients still reach it).
+bool IsPartitionFault(const std::string& kind) {
+  return kind == "partition-primary" || kind == "partition-primary-in" ||
+         kind == "partition-primary-out";
 }
 
 }  // namespace
@@ -68,12 +75,13 @@ int DrillCommand(const DrillCommandOptions& o) {
     if (!loaded.ok()) return ReportFailure(loaded.status().WithContext("--demo"));
     cluster = std::move(loaded).value();
     std::vector<std::pair<std::string, int>> hosts;
-    for (const auto& n : cluster->nodes) hosts.emplace_back("127.0.0.1", n.pg_port);
+    for (const auto& n : cluster->nodes) hosts.emplace_back(n.host, n.pg_port);
     target.dsn = MultiHostDsn(hosts, "postgres", LocalCluster::kSuperuserPassword);
     target.cluster = &*cluster;
   }
   double hold_seconds = o.hold_seconds;
-  if (o.fault == "pause-primary" && hold_seconds == 0) {
+  const bool partition = IsPartitionFault(o.fault);
+  if ((o.fault == "pause-primary" || partition) && hold_seconds == 0) {
     // Longer than the lease, so the cluster must fail over while the old primary is frozen.
     auto config = LoadConfigFile(cluster->nodes.front().config_path, ProcessEnvironment());
     if (!config.ok()) return ReportFailure(config.status());
@@ -85,6 +93,14 @@ int DrillCommand(const DrillCommandOptions& o) {
   if (!o.config_path.empty() && o.fault == "switchover") {
     fault = MakeCommandFault(fmt::format("'{}' switchover -c '{}'", o.baton_binary, o.config_path),
                              "", pause);
+  } else if (partition) {
+    // The chaos campaign's partitions: the demo must run in network namespaces (root).
+    auto made = ChaosFault::Make(o.fault, *cluster, pause, 0);
+    if (!made.ok()) {
+      return ReportFailure(made.status().WithContext(
+          "--fault " + o.fault + " (a demo started with `baton demo start --network-namespaces`)"));
+    }
+    fault = std::move(made).value();
   } else if (!o.fault.empty()) {
     auto made = MakeLocalClusterFault(o.fault, *cluster, pause);
     if (!made.ok()) return ReportFailure(made.status());

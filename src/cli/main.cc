@@ -161,7 +161,8 @@ int main(int argc, char** argv) {
   drill->add_option("--dsn", drill_options.dsn,
                     "libpq DSN of any cluster (multi-host, target_session_attrs=read-write)");
   drill->add_option("--fault", drill_options.fault,
-                    "kill-node, kill-postgres, stop-agent, pause-primary or switchover");
+                    "kill-node, kill-postgres, stop-agent, pause-primary, switchover, or (a demo "
+                    "in network namespaces, as root) partition-primary[-in|-out]");
   drill->add_option("--fault-command", drill_options.fault_command,
                     "Shell command that faults the primary ($BATON_DRILL_PRIMARY = host:port)");
   drill->add_option("--heal-command", drill_options.heal_command,
@@ -234,6 +235,9 @@ int main(int argc, char** argv) {
                    "ha.synchronous_mode of every agent: off, on or quorum")
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "on", "quorum"}));
+  demo_start->add_flag("--network-namespaces", demo_options.network_namespaces,
+                       "Each node and etcd in a network namespace of its own (root): lets "
+                       "`baton drill --fault partition-primary` cut the primary off");
   bool demo_failsafe = false;
   demo_start->add_flag("--failsafe-mode", demo_failsafe,
                        "ha.failsafe_mode on: an etcd outage leaves the primary running");
