@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <asio.hpp>
-#include <list>
 #include <map>
 #include <set>
 #include <vector>
@@ -198,15 +197,19 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
   void Route(const SessionPtr& session, bool first) {
     if (session->closed) return;
     if (auto backend = Pick(session->port)) return Connect(session, *backend);
-    if (std::chrono::steady_clock::now() >= session->deadline) {
-      ++hold_expired_;
-      spdlog::warn("router: {} connection closed: no backend within the hold timeout",
-                   PortName(session->port));
-      Close(session);
-      return;
-    }
+    if (HoldExpired(session)) return;
     if (first) ++held_;
     Wait(session, session->deadline);
+  }
+
+  // Closes the session if its hold has ended; true when it did.
+  bool HoldExpired(const SessionPtr& session) {
+    if (std::chrono::steady_clock::now() < session->deadline) return false;
+    ++hold_expired_;
+    spdlog::warn("router: {} connection closed: no backend within the hold timeout",
+                 PortName(session->port));
+    Close(session);
+    return true;
   }
 
   // Parks the session until new routes arrive or `until`, whichever is first.
@@ -214,7 +217,6 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
     if (!session->waiting) {
       session->waiting = true;
       ++waiting_;
-      waiting_sessions_.push_back(session);
     }
     session->timer.expires_at(until);
     session->timer.async_wait(
@@ -225,7 +227,9 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
         });
   }
 
+  // Another attempt shortly, within the hold (past it, the session is closed).
   void RetrySoon(const SessionPtr& session) {
+    if (HoldExpired(session)) return;
     Wait(session, std::min(session->deadline, std::chrono::steady_clock::now() + kRetryAfter));
   }
 
@@ -233,13 +237,12 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
     if (!session->waiting) return;
     session->waiting = false;
     --waiting_;
-    waiting_sessions_.remove(session);
   }
 
   void Connect(const SessionPtr& session, const Backend& backend) {
     StopWaiting(session);
-    auto endpoint = Resolve(io_, backend.address);
-    if (!endpoint.ok()) return RetrySoon(session);
+    const tcp::endpoint* endpoint = EndpointOf(backend);
+    if (endpoint == nullptr) return RetrySoon(session);
     const uint64_t attempt = ++session->attempt;
     // A silent host (powered off, cut off) is given up on soon and tried again, so that a
     // session does not spend its hold on one attempt.
@@ -284,6 +287,16 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
                           Connected(session);
                         });
     });
+  }
+
+  // The backend's address resolved, once per routes (a lookup that failed is tried again).
+  const tcp::endpoint* EndpointOf(const Backend& backend) {
+    const std::string key = backend.address.ToString();
+    auto known = endpoints_.find(key);
+    if (known != endpoints_.end()) return &known->second;
+    auto resolved = Resolve(io_, backend.address);
+    if (!resolved.ok()) return nullptr;
+    return &endpoints_.emplace(key, *resolved).first->second;
   }
 
   void Connected(const SessionPtr& session) {
@@ -459,13 +472,17 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
     if (routes == routes_) return;
     spdlog::info("router: {}", routes.Describe());
     routes_ = std::move(routes);
+    endpoints_.clear();
     std::vector<SessionPtr> left_out;
     std::vector<SessionPtr> redirected;  // still connecting to a backend the routes left out
+    std::vector<SessionPtr> waiting;     // for a backend (or a retry)
     for (const auto& session : sessions_) {
       if (session->backend && !Current(session->port, *session->backend)) {
         left_out.push_back(session);
       } else if (session->connecting_to && !Current(session->port, *session->connecting_to)) {
         redirected.push_back(session);
+      } else if (session->waiting) {
+        waiting.push_back(session);
       }
     }
     for (const auto& session : left_out) {
@@ -485,7 +502,9 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
       session->timer.cancel();
       Route(session, false);
     }
-    const std::list<SessionPtr> waiting = waiting_sessions_;
+    for (const auto& session : left_out) {
+      if (session->waiting) waiting.push_back(session);  // moved: waits for its retry
+    }
     for (const auto& session : waiting) {
       session->timer.cancel();
       StopWaiting(session);
@@ -498,8 +517,8 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
   std::vector<std::pair<Port, std::unique_ptr<tcp::acceptor>>> acceptors_;
   Routes routes_;
   std::set<SessionPtr> sessions_;
-  std::list<SessionPtr> waiting_sessions_;
   std::map<std::string, size_t> reader_load_;
+  std::map<std::string, tcp::endpoint> endpoints_;  // host:port -> resolved, for these routes
   size_t next_reader_ = 0;
   BufferPool pool_;
   std::atomic<uint64_t> accepted_{0}, routed_{0}, held_{0}, hold_expired_{0}, cut_{0}, active_{0},

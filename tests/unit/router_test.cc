@@ -281,6 +281,16 @@ TEST_F(RouterTest, AWriterThatRefusesIsTriedAgainWithinTheHold) {
   EXPECT_EQ(client.Greeting(), "node1");
 }
 
+TEST_F(RouterTest, AWriterThatKeepsRefusingIsGivenUpWhenTheHoldEnds) {
+  const int reserved = ListeningSocket(0, /*listening=*/false);
+  StartRouter(milliseconds(300));
+  router_->Update({Backend{"node1", {"127.0.0.1", PortOf(reserved)}}, {}});
+  Client client(router_->read_write_port());
+  EXPECT_TRUE(client.ClosedWithin(seconds(5)));
+  EXPECT_EQ(router_->Stats().hold_expired, 1u);
+  close(reserved);
+}
+
 TEST_F(RouterTest, AConnectionWhoseServerDiesBeforeAnsweringGoesToTheNextWriterUnnoticed) {
   FakeBackend dying("node1", 0, Mode::kCloseAtOnce);
   FakeBackend next("node2", 0, Mode::kClientFirst);
