@@ -36,7 +36,6 @@ class FenceRule {
 
   Verdict Next(TimePoint now) const;
   const std::optional<TimePoint>& deadline() const { return deadline_; }
-  bool agent_gone() const { return agent_gone_; }
 
  private:
   std::optional<TimePoint> deadline_;

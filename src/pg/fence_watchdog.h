@@ -36,7 +36,6 @@ class FenceWatchdog {
   // Unavailable when the watchdog is gone (killed by someone): start another.
   Status Arm(TimePoint deadline);
   Status Disarm();
-  bool armed() const { return armed_; }
   pid_t pid() const { return pid_; }
 
   // The pid of a live baton watchdog for `data_dir` (its pid file, checked against the

@@ -37,8 +37,6 @@ class PgBouncerControl {
   void OnRoutes(const Routes& routes, const ClusterView* view);
 
   bool paused() const { return paused_ == true; }
-  // The backend the entry names now (nullopt before the first rewrite).
-  const std::optional<Backend>& target() const { return target_; }
 
  private:
   Status Pause();

@@ -5,8 +5,7 @@
 namespace baton {
 
 RouteFollower::RouteFollower(Dcs& dcs, const Config& config, const Clock& clock, Sink sink)
-    : dcs_(dcs),
-      config_(config),
+    : config_(config),
       clock_(clock),
       sink_(std::move(sink)),
       store_(dcs, config.cluster_name, "", config.timing.ttl_seconds, clock),

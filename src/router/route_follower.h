@@ -43,7 +43,6 @@ class RouteFollower {
  private:
   void Loop(Duration refresh);
 
-  Dcs& dcs_;
   const Config config_;
   const Clock& clock_;
   const Sink sink_;

@@ -25,8 +25,6 @@ class RouterService {
 
   Status Start();
   void Stop();
-  // nullptr when the config sets no router ports.
-  Router* router() { return router_.get(); }
 
  private:
   const Config config_;
