@@ -20,10 +20,7 @@ class LocalClusterFault final : public Fault {
   Duration hold() const override { return kind_ == "pause-primary" ? pause_ : Duration::zero(); }
 
   Status Inject(const std::string& primary) override {
-    node_.reset();
-    for (size_t i = 0; i < cluster_.nodes.size(); ++i) {
-      if (primary == fmt::format("127.0.0.1:{}", cluster_.nodes[i].pg_port)) node_ = i;
-    }
+    node_ = cluster_.NodeAt(primary);
     if (!node_) return NotFound("the primary " + primary + " is not a node of this cluster");
     const LocalNode& node = cluster_.nodes[*node_];
     const pid_t postmaster = cluster_.PostmasterPid(*node_);
