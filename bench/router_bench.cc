@@ -14,7 +14,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -252,10 +251,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--baton", options.baton_binary, "The baton binary")->required();
   CLI11_PARSE(app, argc, argv);
-  rlimit limit{};
-  getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &limit);
+  RaiseDescriptorLimit();  // two per idle connection, here and in the sink
 
   std::error_code ignored;
   std::filesystem::remove_all(options.dir, ignored);

@@ -42,4 +42,10 @@ inline double Seconds(Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// Seconds from `t` to now on the real steady clock (for code that is not simulated: drills,
+// campaigns).
+inline double SecondsSince(TimePoint t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 }  // namespace baton

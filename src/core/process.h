@@ -51,6 +51,9 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
 // (so it logs where we do); no other descriptor of ours stays open in it. The caller reaps it.
 Result<pid_t> SpawnWithInput(const std::vector<std::string>& argv, int stdin_fd);
 
+// Raises this process's soft limit on open descriptors to its hard limit. false = it could not.
+bool RaiseDescriptorLimit();
+
 // True when the process exists and is not a zombie.
 bool ProcessAlive(pid_t pid);
 // `pid` and every live process descended from it (from /proc). PostgreSQL's backends each run

@@ -11,13 +11,7 @@
 
 namespace baton {
 
-namespace {
-
-double SecondsSince(TimePoint t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<std::string> ChaosSchedule(const std::vector<std::string>& kinds, int rounds,
                                        uint64_t seed) {

@@ -37,11 +37,6 @@ bool Within(Duration timeout, Condition condition) {
   return true;
 }
 
-std::pair<std::string, int> HostPortOf(const std::string& endpoint) {
-  const auto colon = endpoint.rfind(':');
-  return {endpoint.substr(0, colon), std::stoi(endpoint.substr(colon + 1))};
-}
-
 Status Iptables(const std::string& netns, const std::vector<std::string>& args) {
   auto iptables = SystemTool("iptables");
   if (!iptables.ok()) return iptables.status();
@@ -137,7 +132,7 @@ Status ChaosFault::Inject(const std::string& primary) {
     }
     // Its listening socket closes once the last of its threads is gone, a moment after the
     // process counts as dead.
-    const auto [host, port] = HostPortOf(cluster_.etcd[m].endpoint);
+    const auto [host, port] = HostPort::Parse(cluster_.etcd[m].endpoint).value();
     if (!Within(kCheckTimeout,
                 [&, h = host, p = port] { return !TcpConnects("", h, p, kProbeTimeout); })) {
       return Internal(cluster_.etcd[m].name + " still accepts connections after kill -9");
@@ -165,7 +160,7 @@ Status ChaosFault::StopProcesses(const std::vector<pid_t>& pids) {
 Status ChaosFault::Partition(size_t node, bool drop_outbound, bool drop_inbound) {
   std::string others;  // every etcd member's and every other node's address
   for (const auto& m : cluster_.etcd) {
-    const std::string host = HostPortOf(m.endpoint).first;
+    const std::string host = HostPort::Parse(m.endpoint).value().host;
     if (others.find(host) == std::string::npos) others += (others.empty() ? "" : ",") + host;
   }
   for (size_t i = 0; i < cluster_.nodes.size(); ++i) {
@@ -198,7 +193,7 @@ Status ChaosFault::CheckPartition(size_t node) {
                       must});
   };
   for (const auto& m : cluster_.etcd) {
-    const auto [host, port] = HostPortOf(m.endpoint);
+    const auto [host, port] = HostPort::Parse(m.endpoint).value();
     probe(n.name + " -> " + m.name, n.netns, host, port, false);
   }
   probe(cluster_.etcd.front().name + " -> " + n.name, cluster_.etcd_netns, n.host, n.api_port,
@@ -234,7 +229,7 @@ Status ChaosFault::Heal() {
     const LocalNode& n = cluster_.nodes[*node_];
     healed = Iptables(n.netns, {"-F", "INPUT"});
     if (healed.ok()) healed = Iptables(n.netns, {"-F", "OUTPUT"});
-    const auto [host, port] = HostPortOf(cluster_.etcd.front().endpoint);
+    const auto [host, port] = HostPort::Parse(cluster_.etcd.front().endpoint).value();
     if (healed.ok() && !Within(kCheckTimeout, [&, h = host, p = port] {
           return TcpConnects(n.netns, h, p, kProbeTimeout);
         })) {

@@ -13,10 +13,6 @@ namespace baton {
 
 namespace {
 
-double SecondsSince(TimePoint t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 // Writes are back after the fault once they flow again: acknowledged in the last half second,
 // with no error in that time, and past the fault's settling second. (A commit or two that a
 // dying server still acknowledges amid the first errors is not "back".)

@@ -1,19 +1,12 @@
 #include "router/router_service.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
+
+#include "core/process.h"
 
 namespace baton {
 
 namespace {
-
-// Every client connection costs two descriptors: allow as many as the hard limit lets.
-void RaiseDescriptorLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
-  limit.rlim_cur = limit.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the descriptor limit");
-}
 
 Router::Options RouterOptions(const RouterSettings& settings) {
   Router::Options options;
@@ -46,7 +39,8 @@ RouterService::~RouterService() {
 
 Status RouterService::Start() {
   if (router_) {
-    RaiseDescriptorLimit();
+    // Every client connection costs two descriptors.
+    if (!RaiseDescriptorLimit()) spdlog::warn("cannot raise the descriptor limit");
     if (Status s = router_->Start(); !s.ok()) return s;
     spdlog::info("router for cluster {}: read-write on {}:{}{}", config_.cluster_name,
                  config_.router.read_write.host, router_->read_write_port(),
