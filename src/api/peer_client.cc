@@ -30,11 +30,9 @@ PeerClient::PeerClient(const Config& config, Duration timeout)
     : superuser_(config.superuser), api_security_(config.api_security), timeout_(timeout) {}
 
 void PeerClient::WatchNode(const MemberInfo* member, std::function<void()> on_lost) {
-  auto address = member != nullptr ? HostPort::Parse(member->pg_address) : HostPort::Parse("");
-  if (!address.ok()) {
-    watch_.Watch("", {});
-    return;
-  }
+  if (member == nullptr) return watch_.Watch("", {});
+  auto address = HostPort::Parse(member->pg_address);
+  if (!address.ok()) return watch_.Watch("", {});  // no address to reach it at
   watch_.Watch(ConnInfo({{"host", address->host},
                          {"port", std::to_string(address->port)},
                          {"user", superuser_.username},

@@ -41,6 +41,11 @@ const MemberInfo* ClusterView::LeaderMember() const {
   return leader ? Member(leader->name) : nullptr;
 }
 
+bool ClusterView::ListsAsStandby(const std::string& node) const {
+  return leader && leader->name != node && sync && sync->leader == leader->name &&
+         sync->Lists(node);
+}
+
 ClusterView::Lag ClusterView::LagOf(const MemberInfo& member) const {
   const MemberInfo* leader_member = LeaderMember();
   if (leader_member == nullptr) return {};

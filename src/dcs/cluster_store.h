@@ -69,6 +69,9 @@ struct ClusterView {
   // /config as settings (key path -> text).
   DynamicSettings Settings() const;
   const MemberInfo* LeaderMember() const;
+  // Whether `node` is a standby the current leader's /sync record lists (the leader itself
+  // is not).
+  bool ListsAsStandby(const std::string& node) const;
 
   // How far a member is behind the leader, as the leader last reported it (pg_stat_replication),
   // or from the member's own position when the leader does not list it. Unknown = nullopt.

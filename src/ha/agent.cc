@@ -28,9 +28,12 @@ Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Pe
       hooks_(config_.hooks, config_.cluster_name, config_.node_name) {}
 
 TimePoint Agent::LeaseDeadline() const {
+  return DeadlineFrom(store_.last_renewal_sent());
+}
+
+TimePoint Agent::DeadlineFrom(TimePoint sent) const {
   // The TTL of the lease actually held: after a TTL change, the old lease still has the old one.
-  return store_.last_renewal_sent() + std::chrono::seconds(store_.lease_ttl_seconds()) -
-         LeaseMargin();
+  return sent + std::chrono::seconds(store_.lease_ttl_seconds()) - LeaseMargin();
 }
 
 Duration Agent::LeaseMargin() const {
@@ -244,11 +247,11 @@ void Agent::AdoptDynamicConfig(const ClusterView& view) {
 void Agent::TrackStandbyNames(const InstanceState& instance) {
   const bool primary = instance.accepting && instance.role == PgRole::kPrimary;
   const std::string& names = instance.synchronous_standby_names;
-  if (!primary || names != settled_standby_names_ ||
-      !WalSendersFollow(names, instance.replication)) {
+  const bool in_effect = primary && WalSendersFollow(names, instance.replication);
+  if (!in_effect || names != settled_standby_names_) {
     // Not (yet) in effect as far as this probe shows: start over from the next probe.
     settled_standby_names_ = names;
-    standby_names_seen_ = primary && WalSendersFollow(names, instance.replication);
+    standby_names_seen_ = in_effect;
     settled_at_.reset();
     return;
   }
@@ -261,9 +264,7 @@ void Agent::TrackStandbyNames(const InstanceState& instance) {
 }
 
 void Agent::WatchLeaderNode(const Observation& o) {
-  const auto& sync = o.cluster.sync;
-  const bool listed = o.cluster.leader && o.cluster.leader->name != config_.node_name && sync &&
-                      sync->leader == o.cluster.leader->name && sync->Lists(config_.node_name);
+  const bool listed = o.cluster.ListsAsStandby(config_.node_name);
   peers_.WatchNode(listed ? o.cluster.Member(o.cluster.leader->name) : nullptr, [this] { Wake(); });
 }
 
@@ -271,9 +272,8 @@ bool Agent::LeaderUnreachable(const Observation& o) {
   if (!o.dcs_reachable || !o.cluster.leader || o.cluster.leader->name == config_.node_name) {
     return false;
   }
-  const auto& sync = o.cluster.sync;
   const std::string& leader = o.cluster.leader->name;
-  const bool listed = sync && sync->leader == leader && sync->Lists(config_.node_name);
+  const bool listed = o.cluster.ListsAsStandby(config_.node_name);
   const bool replica = o.instance.accepting && o.instance.role == PgRole::kReplica;
   // Asked only when it matters: a listed standby that is not streaming, or already detached.
   if (!listed || !replica || (o.instance.streaming && detached_from_ != leader)) return false;
@@ -337,7 +337,7 @@ void Agent::RunFailsafeRound(const InstanceState& instance) {
         "either: the primary keeps running",
         failsafe_members_.size());
   }
-  failsafe_until_ = asked + std::chrono::seconds(store_.lease_ttl_seconds()) - LeaseMargin();
+  failsafe_until_ = DeadlineFrom(asked);
   if (Status s = ArmWatchdog(); !s.ok()) spdlog::warn("{}", s.ToString());
 }
 

@@ -93,6 +93,8 @@ class Agent {
   Duration LeaseMargin() const;
   // Deadline for the lease as last renewed: sent + TTL - margin.
   TimePoint LeaseDeadline() const;
+  // The same for a renewal (or a failsafe confirmation) sent at `sent`.
+  TimePoint DeadlineFrom(TimePoint sent) const;
 
   // A writable primary whose lease deadline passed before this tick (the agent was stalled)
   // stops at once (immediate stop, then read-only), before any etcd call.
