@@ -1,13 +1,8 @@
 #include "api/admin_auth.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <httplib.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <exception>
 
 namespace baton {
@@ -58,14 +53,6 @@ int Base64Value(char c) {
 
 AdminReply ErrorReply(int http_status, const std::string& error) {
   return {http_status, {{"error", error}}};
-}
-
-// Empty when `path` can be opened for reading, else why not.
-std::string Unreadable(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::strerror(errno);
-  ::close(fd);
-  return "";
 }
 
 }  // namespace
@@ -187,6 +174,29 @@ AdminCall GuardAdminRequest(const ApiSecurity& security, const std::string& auth
   return {std::nullopt, std::move(parsed)};
 }
 
+std::string CheckAdminFields(const nlohmann::json& body, const std::vector<AdminField>& fields) {
+  for (const auto& [key, value] : body.items()) {
+    const AdminField* field = nullptr;
+    for (const AdminField& known : fields) {
+      if (key == known.name) field = &known;
+    }
+    if (field == nullptr) {
+      std::string names;
+      for (const AdminField& known : fields)
+        names += (names.empty() ? "" : ", ") + std::string(known.name);
+      return fmt::format("unknown field '{}': this verb takes {}", key,
+                         names.empty() ? "no fields" : names);
+    }
+    if (field->type == AdminField::Type::kString && !value.is_string()) {
+      return fmt::format("field '{}' must be a string", key);
+    }
+    if (field->type == AdminField::Type::kBool && !value.is_boolean()) {
+      return fmt::format("field '{}' must be true or false", key);
+    }
+  }
+  return "";
+}
+
 AdminReply RunAdminVerb(const ApiSecurity& security, const std::string& authorization_header,
                         const std::string& body, const AdminHandler& handler) {
   AdminCall call = GuardAdminRequest(security, authorization_header, body);
@@ -200,27 +210,6 @@ AdminReply RunAdminVerb(const ApiSecurity& security, const std::string& authoriz
     spdlog::error("REST API: admin verb failed: {}", e.what());
     return ErrorReply(500, "internal error");
   }
-}
-
-Result<std::unique_ptr<httplib::Server>> MakeApiServer(const ApiSecurity& security) {
-  if (!security.TlsConfigured()) return std::make_unique<httplib::Server>();
-  if (security.key_file.empty()) {
-    return InvalidArgument("restapi.certfile is set but restapi.keyfile is not");
-  }
-  for (const auto& [key, path] : {std::pair{"restapi.certfile", security.cert_file},
-                                  std::pair{"restapi.keyfile", security.key_file}}) {
-    const std::string why = Unreadable(path);
-    if (!why.empty()) return InvalidArgument(fmt::format("{} {}: cannot read: {}", key, path, why));
-  }
-  auto server =
-      std::make_unique<httplib::SSLServer>(security.cert_file.c_str(), security.key_file.c_str());
-  if (!server->is_valid()) {
-    return InvalidArgument(fmt::format(
-        "restapi.certfile {} and restapi.keyfile {}: not a PEM certificate and its matching "
-        "unencrypted PEM private key",
-        security.cert_file, security.key_file));
-  }
-  return std::unique_ptr<httplib::Server>(std::move(server));
 }
 
 }  // namespace baton

@@ -1,5 +1,4 @@
-// Admin auth: who may call the REST API's admin verbs, and the HTTP or HTTPS server that carries
-// the API (see docs/rest-api.md#security).
+// Admin auth: who may call the REST API's admin verbs (see docs/rest-api.md#security).
 //
 // Admin verbs (anything that changes the cluster) need the credentials configured under
 // restapi.auth: `Authorization: Bearer <token>` when restapi.auth.token is set, `Authorization:
@@ -8,7 +7,7 @@
 // unauthenticated. Read-only endpoints (/primary, /cluster, ...) stay open and never get here.
 // Secrets are compared in constant time, and no error text repeats a configured secret or any
 // part of the Authorization header the client sent. All functions are thread-safe: they keep no
-// state (MakeApiServer only reads the certificate and key files).
+// state.
 #pragma once
 
 #include <functional>
@@ -17,13 +16,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.h"
 #include "core/status.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace baton {
 
@@ -59,6 +55,16 @@ struct AdminReply {
 // object (an empty request body arrives as {}).
 using AdminHandler = std::function<AdminReply(const nlohmann::json& request_body)>;
 
+// A field an admin verb's body may carry, and the JSON type it must have.
+struct AdminField {
+  enum class Type { kString, kBool };
+  const char* name;
+  Type type;
+};
+// The body's fields are all among `fields`, each of its type: "" when so, else what is wrong
+// ("unknown field 'too': this verb takes to, at, force"). Never quotes a value.
+std::string CheckAdminFields(const nlohmann::json& body, const std::vector<AdminField>& fields);
+
 // An admin request after its checks: either refused (answer `refusal` and do nothing else) or
 // allowed with its parsed body.
 struct AdminCall {
@@ -77,10 +83,5 @@ AdminCall GuardAdminRequest(const ApiSecurity& security, const std::string& auth
 // handler (a field of the wrong type) becomes 400 {"error"}; any other exception 500 {"error"}.
 AdminReply RunAdminVerb(const ApiSecurity& security, const std::string& authorization_header,
                         const std::string& body, const AdminHandler& handler);
-
-// The server for the REST API: httplib::SSLServer with restapi.certfile/keyfile when TLS is
-// configured, else a plain httplib::Server. InvalidArgument naming the file when the certificate
-// or key cannot be read, or they are not a PEM certificate and its matching private key.
-Result<std::unique_ptr<httplib::Server>> MakeApiServer(const ApiSecurity& security);
 
 }  // namespace baton

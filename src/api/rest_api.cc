@@ -1,12 +1,12 @@
 #include "api/rest_api.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdlib>
-#include <exception>
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.h"
@@ -15,37 +15,13 @@ namespace baton {
 
 namespace {
 
-// The open, read-only endpoints (Route()). No admin verb may shadow one with GET.
+// The endpoints that answer whether this node is the writable primary.
 constexpr std::array<const char*, 4> kPrimaryPaths = {"/primary", "/master", "/leader",
                                                       "/read-write"};
-constexpr std::array<const char*, 6> kOtherOpenPaths = {"/replica",   "/health",  "/liveness",
-                                                        "/readiness", "/cluster", "/metrics"};
-
-bool IsOpenPath(const std::string& path) {
-  for (const char* open : kPrimaryPaths) {
-    if (path == open) return true;
-  }
-  for (const char* open : kOtherOpenPaths) {
-    if (path == open) return true;
-  }
-  return false;
-}
-
-// Admin requests carry at most this much body; larger ones get 413 before any handler runs.
-constexpr size_t kMaxRequestBody = 1 << 20;
 
 [[noreturn]] void ProgrammingError(const std::string& what) {
   spdlog::critical("RestApi: {}", what);
   std::abort();
-}
-
-// The server, or a never-started placeholder when TLS is configured but cannot be loaded (the
-// error is reported by Start(); a node must not fall back to plain HTTP).
-std::unique_ptr<httplib::Server> ServerOrPlaceholder(Result<std::unique_ptr<httplib::Server>> made,
-                                                     Status& error) {
-  if (made.ok()) return std::move(made).value();
-  error = made.status();
-  return std::make_unique<httplib::Server>();
 }
 
 nlohmann::json NodeJson(const AgentSnapshot& s) {
@@ -66,129 +42,154 @@ bool IsStreamingReplica(const AgentSnapshot& s) {
          s.instance.streaming;
 }
 
-void Reply(httplib::Response& res, bool ok, const nlohmann::json& body) {
-  res.status = ok ? 200 : 503;
-  res.set_content(JsonText(body), "application/json");
+HttpResponse Reply(bool ok, const nlohmann::json& body) {
+  HttpResponse response;
+  response.status = ok ? 200 : 503;
+  response.body = JsonText(body);
+  return response;
+}
+
+HttpServerOptions ServerOptions(const Config& config) {
+  HttpServerOptions options;
+  options.listen = config.api_listen;
+  options.cert_file = config.api_security.cert_file;
+  options.key_file = config.api_security.key_file;
+  return options;
+}
+
+// HEAD and OPTIONS ask an open endpoint what GET would (OPTIONS is HAProxy's default check).
+bool AsksLikeGet(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
 }
 
 }  // namespace
 
 RestApi::RestApi(Agent& agent, const Config& config, const Clock& clock)
-    : agent_(agent),
-      config_(config),
-      clock_(clock),
-      server_(ServerOrPlaceholder(MakeApiServer(config.api_security), server_error_)) {
-  server_->set_payload_max_length(kMaxRequestBody);
-  // httplib's default answer to an exception puts its text in a response header; log it instead.
-  server_->set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
-        std::string what = "unknown exception";
-        try {
-          if (error) std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::warn("REST API: {} {}: {}", req.method, req.path, what);
-        res.status = 500;
-        res.set_content(R"({"error":"internal error"})", "application/json");
-      });
-  Route();
+    : agent_(agent), config_(config), clock_(clock) {
+  HttpHandlers handlers;
+  handlers.handle = [this](const HttpRequest& request) { return Answer(request); };
+  handlers.may_block = [this](const HttpRequest& request) {
+    const Endpoint* endpoint = Find(request, nullptr);
+    return endpoint != nullptr && endpoint->admin;
+  };
+  auto server = HttpServer::Create(ServerOptions(config), std::move(handlers));
+  if (server.ok()) {
+    server_ = std::move(server).value();
+  } else {
+    server_error_ = server.status();
+  }
+  AddOpenEndpoints();
 }
 
 RestApi::~RestApi() {
   Stop();
 }
 
-void RestApi::Route() {
-  auto primary = [this](const httplib::Request&, httplib::Response& res) {
-    const AgentSnapshot s = agent_.Snapshot();
-    Reply(res, IsWritableLeader(s), NodeJson(s));
+void RestApi::Add(Endpoint endpoint) {
+  endpoints_.push_back(std::move(endpoint));
+}
+
+const RestApi::Endpoint* RestApi::Find(const HttpRequest& request, HttpResponse* refusal) const {
+  std::vector<std::string> allowed;
+  const Endpoint* found = nullptr;
+  for (const Endpoint& endpoint : endpoints_) {
+    if (endpoint.path != request.path) continue;
+    allowed.push_back(endpoint.method);
+    if (!endpoint.admin && endpoint.method == "GET") {
+      allowed.push_back("HEAD");
+      allowed.push_back("OPTIONS");
+    }
+    const bool matches =
+        endpoint.method == request.method ||
+        (!endpoint.admin && endpoint.method == "GET" && AsksLikeGet(request.method));
+    if (matches) found = &endpoint;
+  }
+  if (found == nullptr) {
+    if (refusal == nullptr) return nullptr;
+    if (allowed.empty()) {
+      *refusal = ErrorResponse(404, fmt::format("no endpoint {}", request.path));
+    } else {
+      std::string list;
+      for (const std::string& method : allowed) list += (list.empty() ? "" : ", ") + method;
+      *refusal = ErrorResponse(
+          405, fmt::format("{} does not take {}; it takes {}", request.path, request.method, list));
+      refusal->headers.emplace_back("Allow", list);
+    }
+    return nullptr;
+  }
+  for (const auto& [name, value] : request.query) {
+    if (std::find(found->params.begin(), found->params.end(), name) != found->params.end()) {
+      continue;
+    }
+    if (refusal != nullptr) {
+      std::string takes = "no query parameters";
+      if (!found->params.empty()) {
+        takes = "only ";
+        for (const std::string& param : found->params) takes += param + " ";
+        takes.pop_back();
+      }
+      *refusal = ErrorResponse(
+          400, fmt::format("unknown query parameter '{}': {} takes {}", name, request.path, takes));
+    }
+    return nullptr;
+  }
+  return found;
+}
+
+HttpResponse RestApi::Answer(const HttpRequest& request) const {
+  HttpResponse refusal;
+  const Endpoint* endpoint = Find(request, &refusal);
+  if (endpoint == nullptr) return refusal;
+  return endpoint->answer(request);
+}
+
+void RestApi::AddOpenEndpoints() {
+  auto open = [this](const char* path, std::vector<std::string> params,
+                     std::function<HttpResponse(const HttpRequest&)> answer) {
+    Add({"GET", path, false, std::move(params), std::move(answer)});
   };
-  for (const char* path : kPrimaryPaths) server_->Get(path, primary);
-  server_->Get("/replica", [this](const httplib::Request& req, httplib::Response& res) {
+  for (const char* path : kPrimaryPaths) {
+    open(path, {}, [this](const HttpRequest&) {
+      const AgentSnapshot s = agent_.Snapshot();
+      return Reply(IsWritableLeader(s), NodeJson(s));
+    });
+  }
+  open("/replica", {"lag"}, [this](const HttpRequest& request) {
     const AgentSnapshot s = agent_.Snapshot();
     bool ok = IsStreamingReplica(s);
-    if (ok && req.has_param("lag")) {
+    if (const std::string* lag_text = request.Query("lag")) {
+      uint64_t limit = 0;
+      const auto [end, error] =
+          std::from_chars(lag_text->data(), lag_text->data() + lag_text->size(), limit);
+      if (lag_text->empty() || error != std::errc() || end != lag_text->data() + lag_text->size()) {
+        return ErrorResponse(400, "lag must be a number of bytes");
+      }
       const auto lag = s.cluster.LagOf(s.self).bytes;
-      try {
-        ok = lag && *lag <= std::stoull(req.get_param_value("lag"));
-      } catch (const std::exception&) {
-        res.status = 400;
-        res.set_content(R"({"error":"lag must be a number of bytes"})", "application/json");
-        return;
-      }
+      ok = ok && lag && *lag <= limit;
     }
-    Reply(res, ok, NodeJson(s));
+    return Reply(ok, NodeJson(s));
   });
-  server_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  open("/health", {}, [this](const HttpRequest&) {
     const AgentSnapshot s = agent_.Snapshot();
-    Reply(res, s.instance.accepting, NodeJson(s));
+    return Reply(s.instance.accepting, NodeJson(s));
   });
-  server_->Post("/failsafe", [this](const httplib::Request& req, httplib::Response& res) {
-    // With restapi.auth set, only a caller with the cluster's credentials (the other agents)
-    // may ask; without it the endpoint is open, like the read-only ones.
-    if (config_.api_security.AuthConfigured()) {
-      const AuthVerdict verdict =
-          CheckAdminAuth(config_.api_security, req.get_header_value("Authorization"));
-      if (!verdict.allowed()) {
-        res.status = verdict.http_status;
-        res.set_content(nlohmann::json{{"error", verdict.error}}.dump(), "application/json");
-        return;
-      }
-    }
-    auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("leader") || !body["leader"].is_string()) {
-      res.status = 400;
-      res.set_content(R"({"error":"expected {\"leader\": NAME}"})", "application/json");
-      return;
-    }
-    const Agent::FailsafeVote vote = agent_.ConfirmFailsafe(body["leader"].get<std::string>());
-    res.set_content(nlohmann::json{{"accepted", vote.accepted}, {"reason", vote.reason}}.dump(),
-                    "application/json");
-  });
-  server_->Get("/liveness", [this](const httplib::Request&, httplib::Response& res) {
+  open("/liveness", {}, [this](const HttpRequest&) {
     const AgentSnapshot s = agent_.Snapshot();
     const bool ticking =
         clock_.Now() - s.last_tick < std::chrono::seconds(config_.timing.ttl_seconds);
-    Reply(res, ticking, NodeJson(s));
+    return Reply(ticking, NodeJson(s));
   });
-  server_->Get("/readiness", [this](const httplib::Request&, httplib::Response& res) {
+  open("/readiness", {}, [this](const HttpRequest&) {
     const AgentSnapshot s = agent_.Snapshot();
-    Reply(res, IsWritableLeader(s) || IsStreamingReplica(s), NodeJson(s));
+    return Reply(IsWritableLeader(s) || IsStreamingReplica(s), NodeJson(s));
   });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    const AgentSnapshot s = agent_.Snapshot();
-    const HookRunner::Counts hooks = agent_.HookCounts();
-    std::string text;
-    auto metric = [&text](const char* name, const char* type, const char* help, double value) {
-      text += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
-    };
-    metric("baton_is_leader", "gauge", "1 while this node holds the leader key within its lease",
-           s.is_leader ? 1 : 0);
-    metric("baton_dcs_reachable", "gauge", "1 while etcd answers", s.dcs_reachable ? 1 : 0);
-    metric("baton_postgres_running", "gauge", "1 while a postmaster runs", s.instance.running);
-    metric("baton_postgres_accepting", "gauge", "1 while PostgreSQL answers queries",
-           s.instance.accepting);
-    metric("baton_postgres_primary", "gauge", "1 while PostgreSQL runs as a primary",
-           s.instance.accepting && s.instance.role == PgRole::kPrimary);
-    metric("baton_timeline", "gauge", "PostgreSQL timeline", s.instance.timeline);
-    metric("baton_wal_position_bytes", "gauge",
-           "Primary: current WAL position; replica: furthest received or replayed",
-           static_cast<double>(s.instance.lsn.value));
-    metric("baton_paused", "gauge", "1 while the cluster is in maintenance mode", s.cluster.paused);
-    metric("baton_hooks_started_total", "counter", "Hook commands started",
-           static_cast<double>(hooks.started));
-    metric("baton_hooks_failed_total", "counter",
-           "Hook commands that exited non-zero, timed out or could not start",
-           static_cast<double>(hooks.failed));
-    metric("baton_hooks_timed_out_total", "counter", "Hook commands killed at hooks.timeout",
-           static_cast<double>(hooks.timed_out));
-    metric("baton_hooks_dropped_total", "counter", "Hook events dropped from a full queue",
-           static_cast<double>(hooks.dropped));
-    res.set_content(text, "text/plain; version=0.0.4");
+  open("/metrics", {}, [this](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = Metrics();
+    return response;
   });
-  server_->Get("/cluster", [this](const httplib::Request&, httplib::Response& res) {
+  open("/cluster", {}, [this](const HttpRequest&) {
     const AgentSnapshot s = agent_.Snapshot();
     nlohmann::json members = nlohmann::json::array();
     for (const auto& [name, m] : s.cluster.members) {
@@ -199,61 +200,138 @@ void RestApi::Route() {
       j["is_leader"] = s.cluster.leader && s.cluster.leader->name == name;
       members.push_back(j);
     }
-    Reply(res, s.dcs_reachable,
-          {{"cluster", config_.cluster_name},
-           {"leader", s.cluster.leader ? nlohmann::json(s.cluster.leader->name) : nlohmann::json()},
-           {"members", members}});
+    return Reply(
+        s.dcs_reachable,
+        {{"cluster", config_.cluster_name},
+         {"leader", s.cluster.leader ? nlohmann::json(s.cluster.leader->name) : nlohmann::json()},
+         {"members", members}});
   });
+  // A primary in failsafe mode asks the others; quick (a lock and a few fields), so it is
+  // answered on the network thread like the checks.
+  Add({"POST", "/failsafe", false, {}, [this](const HttpRequest& request) {
+         // With restapi.auth set, only a caller with the cluster's credentials (the other
+         // agents) may ask; without it the endpoint is open, like the read-only ones.
+         if (config_.api_security.AuthConfigured()) {
+           const AuthVerdict verdict =
+               CheckAdminAuth(config_.api_security, request.Header("authorization"));
+           if (!verdict.allowed()) return ErrorResponse(verdict.http_status, verdict.error);
+         }
+         auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+         if (!body.is_object() || !body.contains("leader") || !body["leader"].is_string()) {
+           return ErrorResponse(400, R"(expected {"leader": NAME})");
+         }
+         const Agent::FailsafeVote vote = agent_.ConfirmFailsafe(body["leader"].get<std::string>());
+         HttpResponse response;
+         response.body =
+             JsonText(nlohmann::json{{"accepted", vote.accepted}, {"reason", vote.reason}});
+         return response;
+       }});
+}
+
+std::string RestApi::Metrics() const {
+  const AgentSnapshot s = agent_.Snapshot();
+  const HookRunner::Counts hooks = agent_.HookCounts();
+  std::string text;
+  auto metric = [&text](const char* name, const char* type, const char* help, double value) {
+    text += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+  };
+  metric("baton_is_leader", "gauge", "1 while this node holds the leader key within its lease",
+         s.is_leader ? 1 : 0);
+  metric("baton_dcs_reachable", "gauge", "1 while etcd answers", s.dcs_reachable ? 1 : 0);
+  metric("baton_postgres_running", "gauge", "1 while a postmaster runs", s.instance.running);
+  metric("baton_postgres_accepting", "gauge", "1 while PostgreSQL answers queries",
+         s.instance.accepting);
+  metric("baton_postgres_primary", "gauge", "1 while PostgreSQL runs as a primary",
+         s.instance.accepting && s.instance.role == PgRole::kPrimary);
+  metric("baton_timeline", "gauge", "PostgreSQL timeline", s.instance.timeline);
+  metric("baton_wal_position_bytes", "gauge",
+         "Primary: current WAL position; replica: furthest received or replayed",
+         static_cast<double>(s.instance.lsn.value));
+  metric("baton_paused", "gauge", "1 while the cluster is in maintenance mode", s.cluster.paused);
+  metric("baton_hooks_started_total", "counter", "Hook commands started",
+         static_cast<double>(hooks.started));
+  metric("baton_hooks_failed_total", "counter",
+         "Hook commands that exited non-zero, timed out or could not start",
+         static_cast<double>(hooks.failed));
+  metric("baton_hooks_timed_out_total", "counter", "Hook commands killed at hooks.timeout",
+         static_cast<double>(hooks.timed_out));
+  metric("baton_hooks_dropped_total", "counter", "Hook events dropped from a full queue",
+         static_cast<double>(hooks.dropped));
+  if (server_) {
+    const HttpServerStats http = server_->Stats();
+    metric("baton_rest_connections", "gauge", "Open REST API connections",
+           static_cast<double>(http.open));
+    metric("baton_rest_connections_accepted_total", "counter", "REST API connections accepted",
+           static_cast<double>(http.accepted));
+    metric("baton_rest_connections_evicted_total", "counter",
+           "Idle REST API connections closed to make room for new ones",
+           static_cast<double>(http.evicted));
+    metric("baton_rest_connections_refused_total", "counter",
+           "REST API connections closed at once: at the cap with none idle",
+           static_cast<double>(http.refused));
+    metric("baton_rest_connections_timed_out_total", "counter",
+           "REST API connections closed for a passed idle, request or write deadline",
+           static_cast<double>(http.timed_out));
+    metric("baton_rest_requests_total", "counter", "REST API requests read",
+           static_cast<double>(http.requests));
+  }
+  return text;
 }
 
 void RestApi::AddAdminVerb(const std::string& method, const std::string& path,
-                           AdminHandler handler) {
-  if (thread_.joinable()) {
-    ProgrammingError(fmt::format("AddAdminVerb({} {}) after Start()", method, path));
+                           std::optional<std::vector<AdminField>> fields, AdminHandler handler) {
+  if (started_) ProgrammingError(fmt::format("AddAdminVerb({} {}) after Start()", method, path));
+  const bool shadows_open = std::any_of(
+      endpoints_.begin(), endpoints_.end(),
+      [&](const Endpoint& e) { return !e.admin && e.path == path && e.method == method; });
+  if (shadows_open) {
+    ProgrammingError(fmt::format("admin verb {} {} would shadow an open endpoint", method, path));
   }
-  if (method == "GET" && IsOpenPath(path)) {
-    ProgrammingError(fmt::format("admin verb GET {} would shadow an open endpoint", path));
+  if (method != "GET" && method != "POST" && method != "PUT" && method != "PATCH" &&
+      method != "DELETE") {
+    ProgrammingError(fmt::format("AddAdminVerb: unsupported method {} for {}", method, path));
   }
-  auto route = [this, handler = std::move(handler)](const httplib::Request& req,
-                                                    httplib::Response& res) {
+  if (fields) {
+    handler = [fields = std::move(*fields),
+               handler = std::move(handler)](const nlohmann::json& body) {
+      if (const std::string wrong = CheckAdminFields(body, fields); !wrong.empty()) {
+        return AdminReply{400, {{"error", wrong}}};
+      }
+      return handler(body);
+    };
+  }
+  auto answer = [this, handler = std::move(handler)](const HttpRequest& request) {
     const ApiSecurity& security = config_.api_security;
     const AdminReply reply =
-        RunAdminVerb(security, req.get_header_value("Authorization"), req.body, handler);
-    res.status = reply.http_status;
-    if (reply.http_status == 401) res.set_header("WWW-Authenticate", AuthChallenge(security));
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(JsonText(reply.body), "application/json");
+        RunAdminVerb(security, request.Header("authorization"), request.body, handler);
+    HttpResponse response;
+    response.status = reply.http_status;
+    if (reply.http_status == 401) {
+      response.headers.emplace_back("WWW-Authenticate", AuthChallenge(security));
+    }
+    response.headers.emplace_back("Cache-Control", "no-store");
+    response.body = JsonText(reply.body);
     // Never the Authorization header, the body or the query: they may hold secrets.
     if (reply.http_status < 400) {
-      spdlog::info("REST API: {} {} from {}: {}", req.method, req.path, req.remote_addr,
+      spdlog::info("REST API: {} {} from {}: {}", request.method, request.path, request.remote,
                    reply.http_status);
     } else {
       const bool has_error =
           reply.body.is_object() && reply.body.contains("error") && reply.body["error"].is_string();
-      spdlog::warn("REST API: {} {} from {}: {} {}", req.method, req.path, req.remote_addr,
+      spdlog::warn("REST API: {} {} from {}: {} {}", request.method, request.path, request.remote,
                    reply.http_status, has_error ? reply.body["error"].get<std::string>() : "");
     }
+    return response;
   };
-  if (method == "GET") {
-    server_->Get(path, route);
-  } else if (method == "POST") {
-    server_->Post(path, route);
-  } else if (method == "PUT") {
-    server_->Put(path, route);
-  } else if (method == "PATCH") {
-    server_->Patch(path, route);
-  } else if (method == "DELETE") {
-    server_->Delete(path, route);
-  } else {
-    ProgrammingError(fmt::format("AddAdminVerb: unsupported method {} for {}", method, path));
-  }
-  ++admin_verbs_;
+  Add({method, path, true, {}, std::move(answer)});
 }
 
 Status RestApi::Start() {
   if (!server_error_.ok()) return server_error_.WithContext("REST API");
   const ApiSecurity& security = config_.api_security;
-  if (admin_verbs_ > 0 && !security.AuthConfigured()) {
+  const bool has_admin_verbs =
+      std::any_of(endpoints_.begin(), endpoints_.end(), [](const Endpoint& e) { return e.admin; });
+  if (has_admin_verbs && !security.AuthConfigured()) {
     spdlog::info(
         "REST API: admin verbs are refused (403) until restapi.auth.token or "
         "restapi.auth.username/password is set");
@@ -262,16 +340,16 @@ Status RestApi::Start() {
         "REST API: restapi.auth is set but restapi.certfile is not: admin credentials travel "
         "over plain HTTP");
   }
-  if (!server_->bind_to_port(config_.api_listen.host.c_str(), config_.api_listen.port)) {
-    return Unavailable(fmt::format("REST API cannot listen on {}", config_.api_listen.ToString()));
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  return Status::Ok();
+  started_ = true;
+  return server_->Start();
 }
 
 void RestApi::Stop() {
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (server_) server_->Stop();
+}
+
+int RestApi::port() const {
+  return server_ ? server_->port() : 0;
 }
 
 }  // namespace baton

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "api/admin_verbs.h"
+#include "api/http_server.h"
 #include "api/peer_client.h"
 #include "api/rest_api.h"
 #include "cli/cluster_connection.h"
@@ -41,6 +42,13 @@ int AgentCommand(const std::string& config_path) {
     spdlog::error("config {}: key 'postgresql.bin_dir': no postgres executable in {}", config_path,
                   config->bin_dir);
     return kExitBadInput;
+  }
+  if (config->api_security.TlsConfigured()) {
+    const Status tls = CheckTlsFiles(config->api_security.cert_file, config->api_security.key_file);
+    if (!tls.ok()) {
+      spdlog::error("config {}: {}", config_path, tls.message());
+      return kExitBadInput;
+    }
   }
 
   // SIGTERM/SIGINT are taken by one thread with sigwait; every other thread blocks them.

@@ -8,8 +8,8 @@
 
 #include "cli/cluster_connection.h"
 #include "cli/commands.h"
-#include "drill/chaos_fault.h"
 #include "core/json_text.h"
+#include "drill/chaos_fault.h"
 #include "drill/drill.h"
 #include "drill/drill_report.h"
 #include "drill/write_load.h"

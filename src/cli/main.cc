@@ -1,4 +1,5 @@
 // baton: high-availability manager for PostgreSQL. Parses flags and dispatches to a verb.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -35,11 +36,38 @@ void AddClusterTarget(CLI::App* verb, baton::ClusterTarget& target) {
   verb->add_option("--cluster", target.cluster, "Cluster name (with --etcd)");
 }
 
+// The verb path in argv names a verb that does not exist (CLI11 would only say "A subcommand is
+// required"): the message naming it and listing the verbs there are, or "" when argv is fine.
+std::string UnknownVerbError(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* level = &app;
+  std::string path = "baton";
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word.front() == '-') return "";  // flags: CLI11 judges them
+    const auto verbs = level->get_subcommands({});
+    if (verbs.empty()) return "";
+    const CLI::App* next = nullptr;
+    std::string names;
+    for (const CLI::App* verb : verbs) {
+      if (verb->get_name() == word) next = verb;
+      names += (names.empty() ? "" : ", ") + verb->get_name();
+    }
+    if (next == nullptr) {
+      return fmt::format("{}: unknown verb '{}'; the verbs are: {}\nRun {} --help for more.", path,
+                         word, names, path);
+    }
+    level = next;
+    path += " " + word;
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(fatal, ReportFatalSignal);
   CLI::App app{"baton: keeps a replicated PostgreSQL cluster writable when its primary fails"};
+  app.name("baton");
   app.require_subcommand(1);
   app.set_version_flag("--version", BATON_VERSION);
 
@@ -245,6 +273,14 @@ int main(int argc, char** argv) {
   auto* demo_stop = demo->add_subcommand("stop", "Stop the demo's agents, PostgreSQL and etcd");
   demo_stop->add_option("--dir", stop_dir, "The demo's directory")->capture_default_str();
 
+  if (argc == 1) {
+    std::cerr << app.help();
+    return baton::kExitBadInput;
+  }
+  if (const std::string error = UnknownVerbError(app, argc, argv); !error.empty()) {
+    std::cerr << error << "\n";
+    return baton::kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -604,9 +607,14 @@ Result<Config> ApplyDynamicConfig(const Config& local, const DynamicSettings& se
 }
 
 Result<Config> LoadConfigFile(const std::string& path, const Environment& env, ConfigScope scope) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    return InvalidArgument(fmt::format("config {}: is a directory, not a config file", path));
+  }
   std::ifstream in(path);
   if (!in) {
-    return InvalidArgument(fmt::format("config {}: cannot read the file", path));
+    return InvalidArgument(
+        fmt::format("config {}: cannot read the file: {}", path, std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();

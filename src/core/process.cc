@@ -94,6 +94,9 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
     dup2(devnull, STDIN_FILENO);
     dup2(pipe_fds[1], STDOUT_FILENO);
     dup2(pipe_fds[1], STDERR_FILENO);
+    // Descriptors opened without close-on-exec (Asio's sockets: the REST API's and the
+    // router's) must not outlive us in a long-lived child such as the postmaster pg_ctl starts.
+    close_range(3, ~0U, 0);
     ExecOrDie(image.value());
   }
   close(pipe_fds[1]);
@@ -170,6 +173,7 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
     dup2(devnull, STDIN_FILENO);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
+    close_range(3, ~0U, 0);  // as in RunCommand
     if (run_as &&
         (setgroups(0, nullptr) != 0 || setgid(run_as->gid) != 0 || setuid(run_as->uid) != 0)) {
       _exit(126);

@@ -8,6 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "core/tcp_endpoint.h"
+
 namespace baton {
 
 namespace {
@@ -44,17 +46,6 @@ class BufferPool {
   std::vector<std::unique_ptr<char[]>> free_;
 };
 
-Result<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& address) {
-  asio::error_code error;
-  tcp::resolver resolver(io);
-  auto results = resolver.resolve(address.host, std::to_string(address.port),
-                                  tcp::resolver::numeric_service, error);
-  if (error || results.empty()) {
-    return Unavailable("cannot resolve " + address.ToString() + ": " + error.message());
-  }
-  return results.begin()->endpoint();
-}
-
 }  // namespace
 
 class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
@@ -62,7 +53,7 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
   explicit Impl(Options options) : options_(std::move(options)) {}
 
   Status Bind(Port port, const HostPort& address, int* bound_port) {
-    auto endpoint = Resolve(io_, address);
+    auto endpoint = ResolveEndpoint(io_, address);
     if (!endpoint.ok()) return endpoint.status();
     auto acceptor = std::make_unique<tcp::acceptor>(io_);
     asio::error_code error;
@@ -294,7 +285,7 @@ class Router::Impl : public std::enable_shared_from_this<Router::Impl> {
     const std::string key = backend.address.ToString();
     auto known = endpoints_.find(key);
     if (known != endpoints_.end()) return &known->second;
-    auto resolved = Resolve(io_, backend.address);
+    auto resolved = ResolveEndpoint(io_, backend.address);
     if (!resolved.ok()) return nullptr;
     return &endpoints_.emplace(key, *resolved).first->second;
   }
