@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +225,26 @@ std::vector<pid_t> ProcessTree(pid_t pid) {
     for (pid_t child : children[tree[i]]) tree.push_back(child);
   }
   return tree;
+}
+
+std::optional<ProcessUsage> UsageOf(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  ProcessUsage usage;
+  bool found_rss = false;
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      usage.rss_kib = std::strtol(line.c_str() + 6, nullptr, 10);
+      found_rss = true;
+    }
+  }
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid), error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    ++usage.descriptors;
+  }
+  if (!found_rss || error) return std::nullopt;
+  return usage;
 }
 
 bool ProcessAlive(pid_t pid) {

@@ -54,6 +54,14 @@ Result<pid_t> SpawnWithInput(const std::vector<std::string>& argv, int stdin_fd)
 // Raises this process's soft limit on open descriptors to its hard limit. false = it could not.
 bool RaiseDescriptorLimit();
 
+// What a process holds, from /proc: resident memory and open descriptors. nullopt when it is
+// gone or not ours to read.
+struct ProcessUsage {
+  long rss_kib = 0;
+  int descriptors = 0;
+};
+std::optional<ProcessUsage> UsageOf(pid_t pid);
+
 // True when the process exists and is not a zombie.
 bool ProcessAlive(pid_t pid);
 // `pid` and every live process descended from it (from /proc). PostgreSQL's backends each run

@@ -14,12 +14,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "cli/local_cluster.h"
 #include "core/json_text.h"
+#include "core/process.h"
 #include "drill/chaos_campaign.h"
 #include "drill/chaos_fault.h"
 #include "drill/chaos_report.h"
@@ -90,6 +92,27 @@ std::function<void(const std::string&)> ProgressPrinter() {
     if (periodic) *last = now;
     std::cerr << line << "\n";
   };
+}
+
+// How an agent's memory and descriptors moved over the campaign: "chaos: node1 agent: RSS A KiB
+// -> B KiB, descriptors C -> D", saying so when the agent was restarted meanwhile (a kill-node
+// round starts a new one: its figures are from its own start).
+std::string AgentUsageLine(const LocalNode& node, pid_t pid_before,
+                           const std::optional<ProcessUsage>& before) {
+  const std::optional<ProcessUsage> after = UsageOf(node.agent_pid);
+  auto rss = [](const std::optional<ProcessUsage>& u) {
+    return u ? std::to_string(u->rss_kib) : std::string("?");
+  };
+  auto fds = [](const std::optional<ProcessUsage>& u) {
+    return u ? std::to_string(u->descriptors) : std::string("?");
+  };
+  std::string line = fmt::format("chaos: {} agent: RSS {} KiB -> {} KiB, descriptors {} -> {}",
+                                 node.name, rss(before), rss(after), fds(before), fds(after));
+  if (node.agent_pid != pid_before) {
+    line +=
+        fmt::format(" (restarted during the campaign: pid {} -> {})", pid_before, node.agent_pid);
+  }
+  return line + "\n";
 }
 
 int Main(int argc, char** argv) {
@@ -211,8 +234,16 @@ int Main(int argc, char** argv) {
       if (tty) std::cerr << "\r\033[K" << std::flush;
       lines << ChaosRoundText(round, f.rounds) << std::flush;
     });
+    std::vector<std::pair<pid_t, std::optional<ProcessUsage>>> agents_before;
+    for (const auto& node : cluster.nodes) {
+      agents_before.emplace_back(node.agent_pid, UsageOf(node.agent_pid));
+    }
     auto rounds = campaign.Run();
     if (tty) std::cerr << "\r\033[K" << std::flush;
+    for (size_t i = 0; i < cluster.nodes.size(); ++i) {
+      lines << AgentUsageLine(cluster.nodes[i], agents_before[i].first, agents_before[i].second)
+            << std::flush;
+    }
     if (!rounds.ok()) {
       std::cerr << "chaos: " << rounds.status().message() << "\n";
       exit_code = 2;

@@ -3,7 +3,6 @@
 // admin body refused with a reason and nothing changed in etcd or PostgreSQL; bad config files
 // and unknown verbs refused by the CLI; the agent's memory and descriptors flat under load.
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,28 +63,6 @@ class HardeningTest : public ClusterSuite<HardeningTest> {
     return c.ReadResponse();
   }
 };
-
-struct ProcessUse {
-  long rss_kib = -1;
-  int descriptors = -1;
-};
-
-ProcessUse UseOf(pid_t pid) {
-  ProcessUse use;
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) use.rss_kib = std::stol(line.substr(6));
-  }
-  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
-  if (DIR* dir = opendir(fd_dir.c_str())) {
-    use.descriptors = 0;
-    while (dirent* entry = readdir(dir)) {
-      if (entry->d_name[0] != '.') ++use.descriptors;
-    }
-    closedir(dir);
-  }
-  return use;
-}
 
 TEST_F(HardeningTest, HeldIdleAndSlowConnectionsDoNotStallTheChecksOrMoveTheLeader) {
   ASSERT_TRUE(RaiseDescriptorLimit());
@@ -257,18 +234,20 @@ TEST_F(HardeningTest, TheAgentsMemoryAndDescriptorsStayFlatUnderLoad) {
   auto settled = [&] { return open_connections() <= idle_connections; };
   load_round();  // warms the allocator and the connection list up
   ASSERT_TRUE(PollUntil(seconds(20), settled));
-  const ProcessUse warm = UseOf(agent);
+  const std::optional<ProcessUsage> warm = UsageOf(agent);
+  ASSERT_TRUE(warm.has_value()) << "cannot read the agent's /proc entry";
   for (int round = 0; round < 3; ++round) load_round();
   ASSERT_TRUE(PollUntil(seconds(20), settled));
-  const ProcessUse after = UseOf(agent);
+  const std::optional<ProcessUsage> after = UsageOf(agent);
+  ASSERT_TRUE(after.has_value());
   std::printf(
       "agent under 12,000 keep-alive requests, 1,500 short connections and 1,500 dropped: RSS "
       "%ld KiB -> %ld KiB, descriptors %d -> %d\n",
-      warm.rss_kib, after.rss_kib, warm.descriptors, after.descriptors);
-  ASSERT_GT(warm.rss_kib, 0);
-  ASSERT_GT(warm.descriptors, 0);
-  EXPECT_LE(after.descriptors, warm.descriptors + 2);  // a PostgreSQL connection may come and go
-  EXPECT_LT(after.rss_kib - warm.rss_kib, 8 * 1024) << "the agent's memory grew with the load";
+      warm->rss_kib, after->rss_kib, warm->descriptors, after->descriptors);
+  ASSERT_GT(warm->rss_kib, 0);
+  ASSERT_GT(warm->descriptors, 0);
+  EXPECT_LE(after->descriptors, warm->descriptors + 2);  // a PostgreSQL connection may come and go
+  EXPECT_LT(after->rss_kib - warm->rss_kib, 8 * 1024) << "the agent's memory grew with the load";
 }
 
 // Bad input to the CLI: each refused with exit code 2 and a message naming the problem, and no
