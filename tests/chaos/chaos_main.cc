@@ -95,8 +95,7 @@ std::function<void(const std::string&)> ProgressPrinter() {
 }
 
 // How an agent's memory and descriptors moved over the campaign: "chaos: node1 agent: RSS A KiB
-// -> B KiB, descriptors C -> D", saying so when the agent was restarted meanwhile (a kill-node
-// round starts a new one: its figures are from its own start).
+// -> B KiB, descriptors C -> D", or the new agent's figures when a round restarted it.
 std::string AgentUsageLine(const LocalNode& node, pid_t pid_before,
                            const std::optional<ProcessUsage>& before) {
   const std::optional<ProcessUsage> after = UsageOf(node.agent_pid);
@@ -106,13 +105,14 @@ std::string AgentUsageLine(const LocalNode& node, pid_t pid_before,
   auto fds = [](const std::optional<ProcessUsage>& u) {
     return u ? std::to_string(u->descriptors) : std::string("?");
   };
-  std::string line = fmt::format("chaos: {} agent: RSS {} KiB -> {} KiB, descriptors {} -> {}",
-                                 node.name, rss(before), rss(after), fds(before), fds(after));
   if (node.agent_pid != pid_before) {
-    line +=
-        fmt::format(" (restarted during the campaign: pid {} -> {})", pid_before, node.agent_pid);
+    return fmt::format(
+        "chaos: {} agent: restarted during the campaign (pid {} -> {}): now RSS {} KiB, "
+        "descriptors {}\n",
+        node.name, pid_before, node.agent_pid, rss(after), fds(after));
   }
-  return line + "\n";
+  return fmt::format("chaos: {} agent: RSS {} KiB -> {} KiB, descriptors {} -> {}\n", node.name,
+                     rss(before), rss(after), fds(before), fds(after));
 }
 
 int Main(int argc, char** argv) {
