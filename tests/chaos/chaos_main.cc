@@ -31,6 +31,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The exit code for "not run here" (not root): ctest's SKIP_RETURN_CODE for the chaos entries.
+constexpr int kSkipped = 77;
+
 struct Flags {
   int rounds = 9;
   uint64_t seed = 0;
@@ -162,7 +165,7 @@ int Main(int argc, char** argv) {
     std::cerr << "chaos: must run as root: it creates network namespaces, veth pairs, a bridge "
                  "and iptables rules (PostgreSQL and etcd still run as '"
               << f.user << "'). Run: sudo ./run chaos, or ./run test as root.\n";
-    return 1;
+    return kSkipped;
   }
   if (!f.seed_given) f.seed = std::random_device{}();
   const Duration hold = std::chrono::duration_cast<Duration>(
