@@ -3,8 +3,8 @@
 // randomly chosen faults under write load and checks each (drill/chaos_campaign.h). Prints one
 // line per round and a summary; exit 0 when every check passed, 1 when one failed (or the
 // cluster could not be started), 2 for bad flags, 77 (skipped) when not root: it needs root
-// (namespaces, iptables); PostgreSQL
-// and etcd still run as an unprivileged user. `./run chaos` and the ctest entry `chaos` run it.
+// (namespaces, iptables); PostgreSQL and etcd still run as an unprivileged user. `./run chaos`
+// and the ctest entry `chaos` run it.
 #include <fmt/format.h>
 #include <signal.h>
 #include <stdlib.h>
