@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json_integer.h"
 #include "core/tcp_probe.h"
 
 namespace baton {
@@ -329,7 +330,9 @@ Result<LocalNetwork> LocalNetwork::FromJson(const nlohmann::json& j) {
     net.id = j.at("id");
     net.bridge = j.at("bridge");
     net.host_address = j.at("host_address");
-    net.prefix_length = j.value("prefix_length", 24);
+    const auto prefix_length = JsonIntegerField<int>(j, "prefix_length", 24);
+    if (!prefix_length) return InvalidArgument("network: prefix_length is not an integer");
+    net.prefix_length = *prefix_length;
     for (const auto& ns : j.at("namespaces")) {
       net.namespaces.push_back({ns.at("label"), ns.at("name"), ns.at("host_veth"),
                                 ns.at("addresses").get<std::vector<std::string>>()});

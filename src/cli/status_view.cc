@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_integer.h"
 #include "core/wall_time.h"
 
 namespace baton {
@@ -127,12 +128,14 @@ std::string HistoryTable(const ClusterView& view) {
   std::string out = fmt::format("{:<25} {:<10} {:<10} {:<10} {:>3} {:<12} {:>8}  {}\n", "TIME",
                                 "EVENT", "OLD", "NEW", "TL", "LSN", "GAP(S)", "REASON");
   for (const auto& h : view.history) {
-    const std::string gap = h.contains("unavailable_seconds")
-                                ? fmt::format("{:.2f}", h["unavailable_seconds"].get<double>())
+    const auto seconds = h.find("unavailable_seconds");
+    const std::string gap = seconds != h.end() && seconds->is_number()
+                                ? fmt::format("{:.2f}", seconds->get<double>())
                                 : "-";
     out += fmt::format("{:<25} {:<10} {:<10} {:<10} {:>3} {:<12} {:>8}  {}\n", h.value("time", ""),
                        h.value("event", ""), h.value("old_leader", ""), h.value("new_leader", ""),
-                       h.value("timeline", 0), h.value("lsn", ""), gap, h.value("reason", ""));
+                       JsonIntegerField<int>(h, "timeline", 0).value_or(0), h.value("lsn", ""), gap,
+                       h.value("reason", ""));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "core/json_integer.h"
 #include "core/json_text.h"
 
 namespace baton {
@@ -94,10 +95,12 @@ Result<ClusterView> ClusterStore::Load() {
     } else if (key == kStatus) {
       auto j = nlohmann::json::parse(kv.value, nullptr, false);
       try {
-        if (j.is_object()) {
+        const auto timeline =
+            j.is_object() ? JsonIntegerField<uint32_t>(j, "timeline", 0) : std::nullopt;
+        if (timeline) {
           view.last_leader =
               LeaderStatus{j.value("name", ""), Lsn::Parse(j.value("lsn", "0/0")).value_or(Lsn{}),
-                           j.value("timeline", 0u), j.value("time_unix", 0.0)};
+                           *timeline, j.value("time_unix", 0.0)};
         }
       } catch (const nlohmann::json::exception&) {
         // A malformed status is as good as none: lag is then judged against the members.

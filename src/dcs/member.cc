@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_integer.h"
+
 namespace baton {
 
 nlohmann::json MemberInfo::ToJson() const {
@@ -54,7 +56,10 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     m.pg_address = j.value("pg_address", "");
     m.role = j.value("role", "unknown");
     m.state = j.value("state", "unknown");
-    m.timeline = j.value("timeline", 0u);
+    const auto timeline = JsonIntegerField<uint32_t>(j, "timeline", 0);
+    const auto priority = JsonIntegerField<int>(j, "priority", 1);
+    if (!timeline || !priority) return std::nullopt;
+    m.timeline = *timeline;
     m.lsn = Lsn::Parse(j.value("lsn", "0/0")).value_or(Lsn{});
     m.replay_lsn = Lsn::Parse(j.value("replay_lsn", "0/0")).value_or(Lsn{});
     m.timeline_start = Lsn::Parse(j.value("timeline_start", "0/0")).value_or(Lsn{});
@@ -65,7 +70,7 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     m.detached_from = j.value("detached_from", "");
     m.rejoined = j.value("rejoined", "");
     m.nofailover = j.value("nofailover", false);
-    m.priority = j.value("priority", 1);
+    m.priority = *priority;
     m.note = j.value("note", "");
     m.updated_unix = j.value("updated_unix", 0.0);
     for (const auto& p : j.value("replication", nlohmann::json::array())) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/json_integer.h"
+
 namespace baton {
 
 SyncRecord SyncRecord::Make(std::string leader, std::vector<std::string> standbys, int acks) {
@@ -42,8 +44,10 @@ std::optional<SyncRecord> SyncRecord::FromJson(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
   try {
+    const auto acks = JsonInteger<int>(j.at("acks"));
+    if (!acks) return std::nullopt;
     SyncRecord r = Make(j.at("leader").get<std::string>(),
-                        j.at("standbys").get<std::vector<std::string>>(), j.at("acks").get<int>());
+                        j.at("standbys").get<std::vector<std::string>>(), *acks);
     if (r.leader.empty()) return std::nullopt;
     return r;
   } catch (const nlohmann::json::exception&) {
