@@ -12,7 +12,7 @@
 #include <set>
 #include <thread>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/process.h"
 #include "core/wall_time.h"
 #include "dcs/cluster_store.h"

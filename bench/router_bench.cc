@@ -28,7 +28,7 @@
 #include <sstream>
 #include <thread>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/process.h"
 #include "core/tcp_probe.h"
 #include "dcs/cluster_store.h"

@@ -64,7 +64,7 @@ bool AsksLikeGet(const std::string& method) {
 
 }  // namespace
 
-RestApi::RestApi(Agent& agent, const Config& config, const Clock& clock)
+RestApi::RestApi(AgentView& agent, const Config& config, const Clock& clock)
     : agent_(agent), config_(config), clock_(clock) {
   HttpHandlers handlers;
   handlers.handle = [this](const HttpRequest& request) { return Answer(request); };
@@ -220,7 +220,7 @@ void RestApi::AddOpenEndpoints() {
          if (!body.is_object() || !body.contains("leader") || !body["leader"].is_string()) {
            return ErrorResponse(400, R"(expected {"leader": NAME})");
          }
-         const Agent::FailsafeVote vote = agent_.ConfirmFailsafe(body["leader"].get<std::string>());
+         const FailsafeVote vote = agent_.ConfirmFailsafe(body["leader"].get<std::string>());
          HttpResponse response;
          response.body =
              JsonText(nlohmann::json{{"accepted", vote.accepted}, {"reason", vote.reason}});

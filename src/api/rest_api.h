@@ -8,7 +8,7 @@
 //   GET /readiness  200 when this node can serve its role (leader primary, or streaming replica)
 //   GET /cluster    JSON of every member
 //   POST /failsafe  {"leader": NAME}: a primary in failsafe mode asks this member to confirm
-//                   (200 {"accepted": true|false, "reason": ...}; Agent::ConfirmFailsafe)
+//                   (200 {"accepted": true|false, "reason": ...}; AgentView::ConfirmFailsafe)
 // Every answer carries this node's state as JSON. These are open to anyone, also as HEAD and
 // OPTIONS (HAProxy's default check method). Admin verbs (AddAdminVerb) need the credentials of
 // restapi.auth and are refused (403) when it is not set; see api/admin_auth.h. With
@@ -16,7 +16,7 @@
 // does not take 405 (with Allow), a query parameter it does not take 400: each {"error": ...}.
 // The server (api/http_server.h) answers the open endpoints on its network thread and the admin
 // verbs on worker threads, so no admin work and no idle client delays a health check. It only
-// reads Agent::Snapshot() and the admin handlers; thread-safe once started (AddAdminVerb is not:
+// reads AgentView::Snapshot() and the admin handlers; thread-safe once started (AddAdminVerb is not:
 // call it before Start()).
 #pragma once
 
@@ -31,13 +31,13 @@
 #include "api/http_server.h"
 #include "core/clock.h"
 #include "core/config.h"
-#include "ha/agent.h"
+#include "ha/agent_view.h"
 
 namespace baton {
 
 class RestApi {
  public:
-  RestApi(Agent& agent, const Config& config, const Clock& clock);
+  RestApi(AgentView& agent, const Config& config, const Clock& clock);
   ~RestApi();
   RestApi(const RestApi&) = delete;
   RestApi& operator=(const RestApi&) = delete;
@@ -78,7 +78,7 @@ class RestApi {
   HttpResponse Answer(const HttpRequest& request) const;
   std::string Metrics() const;
 
-  Agent& agent_;
+  AgentView& agent_;
   const Config config_;
   const Clock& clock_;
   std::vector<Endpoint> endpoints_;

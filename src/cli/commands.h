@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "dcs/requests.h"
 #include "drill/drill.h"
 

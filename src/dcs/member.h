@@ -10,19 +10,10 @@
 #include <vector>
 
 #include "core/lsn.h"
+#include "core/replication_peer.h"
 #include "dcs/requests.h"
 
 namespace baton {
-
-// One standby as the primary sees it in pg_stat_replication.
-struct ReplicationPeer {
-  std::string name;   // application_name = the standby's node name
-  std::string state;  // streaming, catchup, ...
-  Lsn replay_lsn;
-  double replay_lag_seconds = 0;
-  Lsn flush_lsn{};           // confirmed on the standby's disk
-  std::string sync_state{};  // async | sync | potential | quorum (pg_stat_replication)
-};
 
 struct MemberInfo {
   std::string name;

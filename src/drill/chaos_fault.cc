@@ -7,7 +7,7 @@
 #include <future>
 #include <thread>
 
-#include "cli/local_network.h"
+#include "lab/local_network.h"
 #include "core/process.h"
 
 namespace baton {

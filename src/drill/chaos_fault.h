@@ -1,5 +1,5 @@
 // ChaosFault: the faults of the chaos tests (split-brain safety), on a LocalCluster whose nodes
-// and etcd run in network namespaces of their own (cli/local_network.h).
+// and etcd run in network namespaces of their own (lab/local_network.h).
 //
 //   kill-node              kill -9 of the primary's agent, all it started, and every PostgreSQL
 //                          process; the agent is restarted once writes are back
@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "drill/fault.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "drill/fault.h"
 #include "drill/round_analysis.h"

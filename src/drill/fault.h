@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "core/status.h"
 

@@ -7,7 +7,7 @@
 // Polls until both hold or `timeout` passes. Thread-safe (reads only).
 #pragma once
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "core/status.h"
 

@@ -341,7 +341,7 @@ void Agent::RunFailsafeRound(const InstanceState& instance) {
   if (Status s = ArmWatchdog(); !s.ok()) spdlog::warn("{}", s.ToString());
 }
 
-Agent::FailsafeVote Agent::ConfirmFailsafe(const std::string& leader) {
+FailsafeVote Agent::ConfirmFailsafe(const std::string& leader) {
   std::lock_guard lock(mu_);
   if (!failsafe_enabled_) return {false, "failsafe mode is off on this member"};
   if (snapshot_.dcs_reachable) return {false, "this member can reach etcd"};

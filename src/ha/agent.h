@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "dcs/cluster_store.h"
 #include "dcs/dcs.h"
+#include "ha/agent_view.h"
 #include "ha/decision.h"
 #include "ha/hook_runner.h"
 #include "ha/observation.h"
@@ -25,18 +26,7 @@
 
 namespace baton {
 
-// What the REST API and status report about this node, copied out under a lock.
-struct AgentSnapshot {
-  bool dcs_reachable = false;
-  bool is_leader = false;  // holds the leader key and its lease has not passed its deadline
-  InstanceState instance;
-  ClusterView cluster;
-  MemberInfo self;
-  std::string last_decision;
-  TimePoint last_tick{};
-};
-
-class Agent {
+class Agent final : public AgentView {
  public:
   Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers);
 
@@ -54,18 +44,14 @@ class Agent {
   // Stops PostgreSQL and releases this node's keys (leader first waits for its server to stop).
   void Shutdown();
 
-  AgentSnapshot Snapshot() const;
+  AgentSnapshot Snapshot() const override;
 
   // Failsafe mode, as another member: `leader` asks whether it may keep its primary while etcd is
   // unreachable. Yes only when failsafe mode is on, this agent cannot reach etcd either (so it
   // takes part in no election) and its own server is not a writable primary; a yes keeps this
   // node out of elections for a TTL. Thread-safe (the REST API calls it).
-  struct FailsafeVote {
-    bool accepted = false;
-    std::string reason;
-  };
-  FailsafeVote ConfirmFailsafe(const std::string& leader);
-  HookRunner::Counts HookCounts() const { return hooks_.counts(); }
+  FailsafeVote ConfirmFailsafe(const std::string& leader) override;
+  HookRunner::Counts HookCounts() const override { return hooks_.counts(); }
 
  private:
   Status Execute(Step step, const Decision& decision, const Observation& observed);

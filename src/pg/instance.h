@@ -16,8 +16,8 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/lsn.h"
+#include "core/replication_peer.h"
 #include "core/status.h"
-#include "dcs/member.h"
 
 namespace baton {
 

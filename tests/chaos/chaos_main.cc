@@ -1,6 +1,6 @@
 // chaos_campaign: the chaos tests of split-brain safety. Starts a 3-node baton cluster with
 // every node, and a 3-member etcd, in network namespaces of their own, then runs rounds of
-// randomly chosen faults under write load and checks each (drill/chaos_campaign.h). Prints one
+// randomly chosen faults under write load and checks each (chaos/chaos_campaign.h). Prints one
 // line per round and a summary; exit 0 when every check passed, 1 when one failed (or the
 // cluster could not be started), 2 for bad flags, 77 (skipped) when not root: it needs root
 // (namespaces, iptables); PostgreSQL and etcd still run as an unprivileged user. `./run chaos`
@@ -20,12 +20,12 @@
 #include <sstream>
 #include <thread>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/json_text.h"
 #include "core/process.h"
-#include "drill/chaos_campaign.h"
+#include "chaos/chaos_campaign.h"
 #include "drill/chaos_fault.h"
-#include "drill/chaos_report.h"
+#include "chaos/chaos_report.h"
 
 namespace baton {
 namespace {

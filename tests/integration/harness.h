@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 #include "drill/write_load.h"

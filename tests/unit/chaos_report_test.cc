@@ -1,11 +1,11 @@
 // The chaos campaign's pure parts: its schedule, the verdict on a round, and the summary.
-#include "drill/chaos_report.h"
+#include "chaos/chaos_report.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "drill/chaos_campaign.h"
+#include "chaos/chaos_campaign.h"
 #include "drill/chaos_fault.h"
 
 namespace baton {

@@ -1,4 +1,4 @@
-#include "drill/chaos_report.h"
+#include "chaos/chaos_report.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "drill/chaos_campaign.h"
+#include "chaos/chaos_campaign.h"
 
 #include <fmt/format.h>
 

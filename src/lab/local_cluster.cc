@@ -1,4 +1,4 @@
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 
 #include <fmt/format.h>
 #include <netinet/in.h>

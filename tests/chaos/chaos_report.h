@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "drill/chaos_campaign.h"
+#include "chaos/chaos_campaign.h"
 
 namespace baton {
 

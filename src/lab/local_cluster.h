@@ -3,7 +3,7 @@
 //
 // By default everything listens on loopback ports chosen free at run time, with one etcd
 // member. With `network_namespaces` (root only) each node, and etcd, runs in a network namespace
-// of its own on a private bridge (cli/local_network.h): node N listens on its own address with
+// of its own on a private bridge (lab/local_network.h): node N listens on its own address with
 // PostgreSQL's and the REST API's usual ports, the etcd members on the etcd namespace's
 // addresses, and this process reaches all of them from the host's address on the bridge. Agents
 // start as `ip netns exec NS setpriv ... baton agent`; their PostgreSQL inherits the namespace.
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/local_network.h"
+#include "lab/local_network.h"
 #include "core/config.h"
 #include "core/process.h"
 #include "core/status.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/local_cluster.h"
+#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "drill/drill.h"
 

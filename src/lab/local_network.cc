@@ -1,4 +1,4 @@
-#include "cli/local_network.h"
+#include "lab/local_network.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
