@@ -12,12 +12,12 @@
 #include <set>
 #include <thread>
 
-#include "lab/local_cluster.h"
 #include "core/process.h"
 #include "core/wall_time.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 #include "drill/write_load.h"
+#include "lab/local_cluster.h"
 #include "pg/pg_connection.h"
 
 namespace baton {

@@ -28,12 +28,12 @@
 #include <sstream>
 #include <thread>
 
-#include "lab/local_cluster.h"
 #include "core/process.h"
 #include "core/tcp_probe.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 #include "drill/write_load.h"
+#include "lab/local_cluster.h"
 #include "pg/pg_connection.h"
 
 namespace baton {

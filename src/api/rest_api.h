@@ -16,8 +16,8 @@
 // does not take 405 (with Allow), a query parameter it does not take 400: each {"error": ...}.
 // The server (api/http_server.h) answers the open endpoints on its network thread and the admin
 // verbs on worker threads, so no admin work and no idle client delays a health check. It only
-// reads AgentView::Snapshot() and the admin handlers; thread-safe once started (AddAdminVerb is not:
-// call it before Start()).
+// reads AgentView::Snapshot() and the admin handlers; thread-safe once started (AddAdminVerb is
+// not: call it before Start()).
 #pragma once
 
 #include <functional>

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "lab/local_cluster.h"
 #include "dcs/requests.h"
 #include "drill/drill.h"
+#include "lab/local_cluster.h"
 
 namespace baton {
 

@@ -7,8 +7,8 @@
 #include <future>
 #include <thread>
 
-#include "lab/local_network.h"
 #include "core/process.h"
+#include "lab/local_network.h"
 
 namespace baton {
 

@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
-#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "drill/fault.h"
+#include "lab/local_cluster.h"
 
 namespace baton {
 

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "drill/fault.h"
 #include "drill/round_analysis.h"
+#include "lab/local_cluster.h"
 
 namespace baton {
 

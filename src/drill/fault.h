@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "lab/local_cluster.h"
 
 namespace baton {
 

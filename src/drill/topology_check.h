@@ -7,9 +7,9 @@
 // Polls until both hold or `timeout` passes. Thread-safe (reads only).
 #pragma once
 
-#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "lab/local_cluster.h"
 
 namespace baton {
 

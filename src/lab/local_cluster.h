@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "lab/local_network.h"
 #include "core/config.h"
 #include "core/process.h"
 #include "core/status.h"
 #include "dcs/cluster_store.h"
+#include "lab/local_network.h"
 
 namespace baton {
 

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "lab/local_cluster.h"
 #include "core/clock.h"
 #include "drill/drill.h"
+#include "lab/local_cluster.h"
 
 namespace baton {
 

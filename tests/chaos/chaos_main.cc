@@ -20,12 +20,12 @@
 #include <sstream>
 #include <thread>
 
-#include "lab/local_cluster.h"
+#include "chaos/chaos_campaign.h"
+#include "chaos/chaos_report.h"
 #include "core/json_text.h"
 #include "core/process.h"
-#include "chaos/chaos_campaign.h"
 #include "drill/chaos_fault.h"
-#include "chaos/chaos_report.h"
+#include "lab/local_cluster.h"
 
 namespace baton {
 namespace {

@@ -14,10 +14,10 @@
 #include <string>
 #include <thread>
 
-#include "lab/local_cluster.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 #include "drill/write_load.h"
+#include "lab/local_cluster.h"
 #include "pg/pg_connection.h"
 
 namespace baton::testing {
