@@ -17,12 +17,18 @@ std::tm UtcCalendar(std::chrono::system_clock::time_point at) {
 }  // namespace
 
 std::string UtcTimestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const std::tm tm = UtcCalendar(now);
+  return UtcTimestamp(UnixNow());
+}
+
+std::string UtcTimestamp(double unix_seconds) {
+  const auto at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::duration<double>(unix_seconds)));
+  const std::tm tm = UtcCalendar(at);
   char buffer[40];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
   const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
   return fmt::format("{}.{:03d}Z", buffer, millis);
 }
 

@@ -10,6 +10,8 @@ namespace baton {
 
 // Now in UTC as ISO 8601 with milliseconds: "2026-11-22T01:29:32.986Z".
 std::string UtcTimestamp();
+// The same for a given moment, as seconds since the epoch (Clock::UnixNow()).
+std::string UtcTimestamp(double unix_seconds);
 // Now in UTC, compact and safe in a file name: "20261122T012932Z".
 std::string UtcFileStamp();
 // Now as wall-clock seconds since the epoch.

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <random>
 
-#include "core/wall_time.h"
 #include "ha/candidate.h"
 #include "ha/switchover.h"
 
@@ -44,7 +43,7 @@ nlohmann::json ToJson(const DynamicSettings& settings) {
 }  // namespace
 
 ClusterAdmin::ClusterAdmin(Dcs& dcs, const std::string& cluster, const Clock& clock)
-    : store_(dcs, cluster, "", 10, clock) {}
+    : clock_(clock), store_(dcs, cluster, "", 10, clock) {}
 
 Result<ClusterView> ClusterAdmin::Load() {
   auto view = store_.Load();
@@ -124,7 +123,7 @@ Result<FailoverPlan> ClusterAdmin::Failover(const std::string& to, bool allow_da
     return FailedPrecondition(fmt::format("{} is {}: it cannot be promoted", to, candidate.state));
   }
   FailoverPlan plan;
-  plan.request = {to, allow_data_loss, by, UnixNow() + timeout_seconds};
+  plan.request = {to, allow_data_loss, by, clock_.UnixNow() + timeout_seconds};
   plan.candidate_lsn = candidate.lsn;
   plan.leader_lsn = view->last_leader ? view->last_leader->lsn : Lsn{};
   for (const auto& [name, member] : view->members) {

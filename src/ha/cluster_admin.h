@@ -57,6 +57,7 @@ class ClusterAdmin {
   Status Remove(const std::string& node);
 
  private:
+  const Clock& clock_;
   ClusterStore store_;
 };
 

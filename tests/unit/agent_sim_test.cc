@@ -4,7 +4,6 @@
 
 #include <memory>
 
-#include "core/wall_time.h"
 #include "sim_cluster.h"
 
 namespace baton {
@@ -479,7 +478,8 @@ TEST_F(AgentSimTest, AManualFailoverPromotesTheNamedNodeEvenWhilePaused) {
   Rounds(30, alive);
   EXPECT_EQ(Primaries(), 0);
   ASSERT_TRUE(
-      admin.RequestFailover({nodes_[chosen]->config.node_name, true, "test", UnixNow() + 60}).ok());
+      admin.RequestFailover({nodes_[chosen]->config.node_name, true, "test", clock_.UnixNow() + 60})
+          .ok());
   Rounds(4, alive);
   EXPECT_EQ(Primaries(), 1);
   EXPECT_EQ(LeaderIndex(), chosen);

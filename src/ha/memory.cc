@@ -1,0 +1,75 @@
+#include "ha/memory.h"
+
+#include "ha/sync_standbys.h"
+
+namespace baton {
+
+namespace {
+
+// `since` holds the moment `condition` first held, and nothing while it does not.
+void Track(std::optional<TimePoint>& since, bool condition, TimePoint now) {
+  if (!condition) {
+    since.reset();
+  } else if (!since) {
+    since = now;
+  }
+}
+
+void TrackStandbyNames(AgentMemory& memory, const InstanceState& instance) {
+  const bool primary = instance.accepting && instance.role == PgRole::kPrimary;
+  const std::string& names = instance.synchronous_standby_names;
+  const bool in_effect = primary && WalSendersFollow(names, instance.replication);
+  if (!in_effect || names != memory.standby_names) {
+    // Not (yet) in effect as far as this probe shows: start over from the next probe.
+    memory.standby_names = names;
+    memory.standby_names_seen = in_effect;
+    memory.standby_names_settled_at.reset();
+    return;
+  }
+  // In effect since an earlier probe: this probe's position was taken after that.
+  if (!memory.standby_names_seen) {
+    memory.standby_names_seen = true;
+  } else if (!memory.standby_names_settled_at) {
+    memory.standby_names_settled_at = instance.lsn;
+  }
+}
+
+}  // namespace
+
+AgentMemory Remember(AgentMemory memory, const Observation& sensed) {
+  const TimePoint now = sensed.now;
+  const ClusterView& cluster = sensed.cluster;
+  const InstanceState& instance = sensed.instance;
+  const bool leader = sensed.dcs_reachable && cluster.leader && cluster.leader->name == sensed.self;
+  const bool writable_primary = instance.accepting && instance.role == PgRole::kPrimary;
+
+  TrackStandbyNames(memory, instance);
+  // The restart budget runs only while the agent may act on it (not in maintenance mode).
+  Track(memory.primary_down_since, leader && !instance.running && !cluster.paused, now);
+  Track(memory.unresponsive_since, leader && instance.unresponsive && !cluster.paused, now);
+  // Unreachable etcd says nothing of the key: what only etcd can tell is kept as it was.
+  if (sensed.dcs_reachable) {
+    Track(memory.leaderless_since, !cluster.leader.has_value(), now);
+    if (cluster.leader && cluster.leader->name != sensed.self) {
+      memory.previous_leader = cluster.leader->name;
+    }
+    const auto& switchover = cluster.switchover;
+    const bool handed_over =
+        leader && switchover && switchover->handing_over && switchover->to == sensed.self;
+    Track(memory.handover_since, handed_over, now);
+    if (cluster.last_leader) memory.leader_last_seen_unix = cluster.last_leader->time_unix;
+    Track(memory.leader_since, leader && writable_primary, now);
+  }
+  return memory;
+}
+
+void Recall(const AgentMemory& memory, Observation& observation) {
+  observation.primary_down_since = memory.primary_down_since;
+  observation.unresponsive_since = memory.unresponsive_since;
+  observation.leaderless_since = memory.leaderless_since;
+  observation.handover_since = memory.handover_since;
+  observation.leader_since = memory.leader_since;
+  observation.standby_names_settled_at = memory.standby_names_settled_at;
+}
+
+}  // namespace baton
