@@ -491,10 +491,12 @@ Status LocalCluster::WaitHealthy(Duration timeout) const {
       size_t streaming = 0;
       for (const auto& [name, m] : view->members) {
         // Zero lag as the leader itself reports it (pg_stat_replication), so a leader record
-        // from before the replica connected cannot pass for a caught-up one.
+        // from before the replica connected cannot pass for a caught-up one; and the leader's
+        // timeline in the replica's own record, so a record published while the replica still
+        // received on the timeline before a promotion cannot pass for one that follows.
         const ClusterView::Lag lag = view->LagOf(m);
         if (leader && name != leader->name && m.streaming && m.upstream == leader->name &&
-            lag.seconds.has_value() && lag.bytes == 0u) {
+            m.timeline == leader->timeline && lag.seconds.has_value() && lag.bytes == 0u) {
           ++streaming;
         }
       }
@@ -504,7 +506,7 @@ Status LocalCluster::WaitHealthy(Duration timeout) const {
           !view->sync || (leader_ok && view->sync->leader == leader->name && view->sync->acks > 0 &&
                           view->sync->standbys.size() + 1 == nodes.size());
       if (leader_ok && streaming + 1 == nodes.size() && sync_ok) return Status::Ok();
-      last = fmt::format("leader {}, {} of {} replicas streaming with zero lag{}",
+      last = fmt::format("leader {}, {} of {} replicas streaming on its timeline with zero lag{}",
                          leader_ok ? leader->name : "none", streaming, nodes.size() - 1,
                          sync_ok ? "" : ", synchronous record " + view->sync_text);
     } else {
