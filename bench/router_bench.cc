@@ -360,8 +360,8 @@ int Main(int argc, char** argv) {
       const std::string prefix = ClusterStore::Prefix("routerbench");
       MemberInfo member;
       member.name = "sink";
-      member.role = "primary";
-      member.state = "running";
+      member.role = MemberRole::kPrimary;
+      member.state = MemberState::kRunning;
       member.pg_address = "127.0.0.1:" + std::to_string(sink.port());
       (void)dcs.Put(prefix + "leader", "sink", 0);
       (void)dcs.Put(prefix + "members/sink", member.ToJson().dump(), 0);

@@ -139,12 +139,11 @@ int SwitchoverCommand(const ClusterTarget& target, const SwitchoverOptions& opti
       } else if (leader == from) {
         stage(fmt::format("{} is stopping cleanly", from));
       }
-      if (leader != chosen || new_leader == nullptr || new_leader->role != "primary") {
+      if (leader != chosen || new_leader == nullptr || new_leader->role != MemberRole::kPrimary) {
         return std::nullopt;
       }
       stage(fmt::format("{} promoted: leader on timeline {}", chosen, new_leader->timeline));
-      if (old_leader == nullptr || old_leader->role != "replica" ||
-          old_leader->state != "running") {
+      if (old_leader == nullptr || !old_leader->Runs(MemberRole::kReplica)) {
         return std::nullopt;
       }
       stage(fmt::format(
@@ -169,7 +168,7 @@ int FailoverCommand(const ClusterTarget& target, const std::string& to, bool all
     const auto started = std::chrono::steady_clock::now();
     const int code = Follow(c, timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
       const MemberInfo* m = view.Member(to);
-      if (!view.leader || view.leader->name != to || m == nullptr || m->role != "primary") {
+      if (!view.leader || view.leader->name != to || m == nullptr || m->role != MemberRole::kPrimary) {
         return std::nullopt;
       }
       std::cout << fmt::format(

@@ -11,7 +11,7 @@ namespace {
 
 std::string RoleOf(const ClusterView& view, const MemberInfo& m) {
   if (view.leader && view.leader->name == m.name) return "leader";
-  return m.role;
+  return MemberRoleName(m.role);
 }
 
 std::string Rejoined(const MemberInfo& m) {
@@ -46,8 +46,8 @@ std::string SyncLine(const SyncRecord& sync) {
 }
 
 std::string StateOf(const MemberInfo& m) {
-  if (m.state == "running" && m.role == "replica") return m.streaming ? "streaming" : "running";
-  return m.state;
+  if (m.Runs(MemberRole::kReplica)) return m.streaming ? "streaming" : "running";
+  return MemberStateName(m.state);
 }
 
 }  // namespace
@@ -100,7 +100,7 @@ std::string ClusterStatusTable(const std::string& cluster, const ClusterView& vi
                      "ROLE", "STATE", "TL", "LSN", "LAG(B)", "LAG(S)", "NOTE");
   for (const auto& [name, m] : view.members) {
     const auto lag = view.LagOf(m);
-    const bool healthy = m.state == "running" && (m.role == "primary" || m.streaming);
+    const bool healthy = m.state == MemberState::kRunning && (m.role == MemberRole::kPrimary || m.streaming);
     std::string note = healthy && view.leader ? Rejoined(m) : m.note;
     if (!m.pending_restart.empty()) note += (note.empty() ? "" : "; ") + PendingRestart(m);
     out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,

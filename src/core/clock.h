@@ -16,6 +16,8 @@
 #include <mutex>
 #include <set>
 
+#include "core/wall_time.h"
+
 namespace baton {
 
 using Duration = std::chrono::nanoseconds;
@@ -36,10 +38,7 @@ class Clock {
 class SteadyClock final : public Clock {
  public:
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
-  double UnixNow() const override {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  double UnixNow() const override { return baton::UnixNow(); }
   void WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
                  TimePoint deadline, const std::function<bool()>& done) const override {
     cv.wait_until(lock, deadline, done);

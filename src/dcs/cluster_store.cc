@@ -57,7 +57,7 @@ ClusterView::Lag ClusterView::LagOf(const MemberInfo& member) const {
   for (const auto& peer : leader_member->replication) {
     if (peer.name == member.name) return {behind(peer.replay_lsn), peer.replay_lag_seconds};
   }
-  if (member.state != "running") return {};
+  if (member.state != MemberState::kRunning) return {};
   return {behind(member.replay_lsn), std::nullopt};
 }
 

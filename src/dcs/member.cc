@@ -1,10 +1,57 @@
 #include "dcs/member.h"
 
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "core/json_integer.h"
 
 namespace baton {
+
+namespace {
+
+constexpr std::pair<MemberRole, const char*> kRoleNames[] = {
+    {MemberRole::kUnknown, "unknown"},
+    {MemberRole::kPrimary, "primary"},
+    {MemberRole::kReplica, "replica"},
+};
+constexpr std::pair<MemberState, const char*> kStateNames[] = {
+    {MemberState::kUnknown, "unknown"},           {MemberState::kEmpty, "empty"},
+    {MemberState::kStopped, "stopped"},           {MemberState::kStarting, "starting"},
+    {MemberState::kUnresponsive, "unresponsive"}, {MemberState::kRunning, "running"},
+    {MemberState::kCloning, "cloning"},           {MemberState::kReinit, "reinit"},
+    {MemberState::kReclone, "re-clone"},
+};
+
+template <typename Enum, size_t N>
+const char* NameOf(const std::pair<Enum, const char*> (&names)[N], Enum value) {
+  for (const auto& [known, name] : names) {
+    if (known == value) return name;
+  }
+  return "unknown";
+}
+
+template <typename Enum, size_t N>
+Enum ValueOf(const std::pair<Enum, const char*> (&names)[N], const std::string& name) {
+  for (const auto& [value, known] : names) {
+    if (name == known) return value;
+  }
+  return Enum::kUnknown;
+}
+
+}  // namespace
+
+const char* MemberRoleName(MemberRole role) {
+  return NameOf(kRoleNames, role);
+}
+MemberRole MemberRoleFromName(const std::string& name) {
+  return ValueOf(kRoleNames, name);
+}
+const char* MemberStateName(MemberState state) {
+  return NameOf(kStateNames, state);
+}
+MemberState MemberStateFromName(const std::string& name) {
+  return ValueOf(kStateNames, name);
+}
 
 nlohmann::json MemberInfo::ToJson() const {
   nlohmann::json peers = nlohmann::json::array();
@@ -19,8 +66,8 @@ nlohmann::json MemberInfo::ToJson() const {
   nlohmann::json j = {{"name", name},
                       {"api_url", api_url},
                       {"pg_address", pg_address},
-                      {"role", role},
-                      {"state", state},
+                      {"role", MemberRoleName(role)},
+                      {"state", MemberStateName(state)},
                       {"timeline", timeline},
                       {"lsn", lsn.ToString()},
                       {"replay_lsn", replay_lsn.ToString()},
@@ -54,8 +101,8 @@ std::optional<MemberInfo> MemberInfo::FromJson(const std::string& text) {
     m.name = j.value("name", "");
     m.api_url = j.value("api_url", "");
     m.pg_address = j.value("pg_address", "");
-    m.role = j.value("role", "unknown");
-    m.state = j.value("state", "unknown");
+    m.role = MemberRoleFromName(j.value("role", "unknown"));
+    m.state = MemberStateFromName(j.value("state", "unknown"));
     const auto timeline = JsonIntegerField<uint32_t>(j, "timeline", 0);
     const auto priority = JsonIntegerField<int>(j, "priority", 1);
     if (!timeline || !priority) return std::nullopt;

@@ -15,12 +15,34 @@
 
 namespace baton {
 
+// The role a member's server runs in, and the state it is in, as its record says. Each has one
+// name in the record's JSON (MemberRoleName, MemberStateName); a name this version does not
+// know reads as kUnknown.
+enum class MemberRole { kUnknown, kPrimary, kReplica };
+enum class MemberState {
+  kUnknown,
+  kEmpty,         // no data directory yet
+  kStopped,       // data, no server
+  kStarting,      // the server runs but does not accept connections yet
+  kUnresponsive,  // the server runs but does not answer
+  kRunning,       // accepting connections
+  kCloning,       // pg_basebackup from another member, joining
+  kReinit,        // pg_basebackup again, asked for by `baton reinit`
+  kReclone,       // pg_basebackup after pg_rewind failed
+};
+const char* MemberRoleName(MemberRole role);
+MemberRole MemberRoleFromName(const std::string& name);
+const char* MemberStateName(MemberState state);
+MemberState MemberStateFromName(const std::string& name);
+
 struct MemberInfo {
   std::string name;
   std::string api_url;     // http://host:port
   std::string pg_address;  // host:port clients and peers use
-  std::string role;        // primary | replica | unknown
-  std::string state;       // running | starting | stopped | crashed | bootstrapping | cloning
+  MemberRole role = MemberRole::kUnknown;
+  MemberState state = MemberState::kUnknown;
+  // A running member in `role`.
+  bool Runs(MemberRole as) const { return state == MemberState::kRunning && role == as; }
   uint32_t timeline = 0;
   Lsn lsn;                       // primary: current WAL position; replica: last received
   Lsn replay_lsn;                // replica: last replayed

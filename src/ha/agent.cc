@@ -99,7 +99,7 @@ Agent::Tick Agent::RunOnce() {
   o.promotion_refused_at = steps_.promotion_refused_at();
 
   memory_ = Remember(std::move(memory_), o);
-  Recall(memory_, o);
+  o.memory = memory_;
   const bool leader =
       o.dcs_reachable && o.cluster.leader && o.cluster.leader->name == config_.node_name;
   // Known not to hold the key, with a server that cannot take writes: nothing left to fence.
@@ -113,7 +113,8 @@ Agent::Tick Agent::RunOnce() {
   MemberInfo self = DescribeSelf(o);
   self.api_url = config_.ApiUrl();
   self.pg_address = config_.pg_connect.ToString();
-  if (self.role == "replica" && o.cluster.leader && !leader) self.upstream = o.cluster.leader->name;
+  if (self.role == MemberRole::kReplica && o.cluster.leader && !leader)
+    self.upstream = o.cluster.leader->name;
   {
     std::lock_guard lock(mu_);
     if (!snapshot_.last_decision.empty()) self.note = snapshot_.last_decision;

@@ -52,7 +52,7 @@ std::vector<CandidateVerdict> JudgeCandidates(const std::vector<MemberInfo>& mem
                                               const PromotionContext& context) {
   uint32_t newest_timeline = context.leader_timeline;
   for (const auto& m : members) {
-    if (m.state == "running") newest_timeline = std::max(newest_timeline, m.timeline);
+    if (m.state == MemberState::kRunning) newest_timeline = std::max(newest_timeline, m.timeline);
   }
   // Positions compare only on one history: WAL on an older timeline may have forked off.
   Lsn most_advanced = context.leader_timeline == newest_timeline || context.leader_timeline == 0
@@ -60,15 +60,15 @@ std::vector<CandidateVerdict> JudgeCandidates(const std::vector<MemberInfo>& mem
                           : Lsn{};
   std::vector<const MemberInfo*> listed_running;
   for (const auto& m : members) {
-    if (m.state != "running") continue;
+    if (m.state != MemberState::kRunning) continue;
     if (m.timeline == newest_timeline) most_advanced = std::max(most_advanced, m.lsn);
     if (context.sync != nullptr && context.sync->Lists(m.name)) listed_running.push_back(&m);
   }
   std::vector<CandidateVerdict> verdicts;
   for (const auto& m : members) {
     CandidateVerdict v{m.name, false, ""};
-    if (m.state != "running") {
-      v.why_not = fmt::format("postgres is {}", m.state);
+    if (m.state != MemberState::kRunning) {
+      v.why_not = fmt::format("postgres is {}", MemberStateName(m.state));
     } else if (m.nofailover) {
       v.why_not = "tagged nofailover";
     } else if (m.timeline < newest_timeline) {

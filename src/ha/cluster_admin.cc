@@ -69,7 +69,7 @@ Result<SwitchoverPlan> ClusterAdmin::Switchover(const std::string& to, double at
         "etcd holds a malformed switchover record; `baton switchover --cancel` removes it");
   }
   const MemberInfo* leader = view->LeaderMember();
-  if (leader == nullptr || leader->role != "primary" || leader->state != "running") {
+  if (leader == nullptr || !leader->Runs(MemberRole::kPrimary)) {
     return FailedPrecondition(
         "no leader is running as primary: a switchover needs one (see `baton failover`)");
   }
@@ -119,8 +119,9 @@ Result<FailoverPlan> ClusterAdmin::Failover(const std::string& to, bool allow_da
   }
   if (Status s = CheckMember(*view, to); !s.ok()) return s;
   const MemberInfo& candidate = *view->Member(to);
-  if (candidate.state != "running") {
-    return FailedPrecondition(fmt::format("{} is {}: it cannot be promoted", to, candidate.state));
+  if (candidate.state != MemberState::kRunning) {
+    return FailedPrecondition(
+        fmt::format("{} is {}: it cannot be promoted", to, MemberStateName(candidate.state)));
   }
   FailoverPlan plan;
   plan.request = {to, allow_data_loss, by, clock_.UnixNow() + timeout_seconds};

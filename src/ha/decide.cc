@@ -128,7 +128,8 @@ void PrepareSyncPromotion(const Observation& o, const std::string& old_leader, D
   }
   std::vector<std::string> followers;
   for (const auto& [name, m] : o.cluster.members) {
-    if (name != o.self && name != old_leader && m.state == "running") followers.push_back(name);
+    if (name != o.self && name != old_leader && m.state == MemberState::kRunning)
+      followers.push_back(name);
   }
   const SyncPlan plan = PlanSyncStandbys(o.ha, o.self, o.cluster, {}, followers);
   d->standby_names = plan.standby_names;
@@ -165,7 +166,7 @@ void AddSyncSteps(const Observation& o, Decision* d) {
     return;
   }
   std::vector<std::string> keep;
-  if (o.leader_since && o.now - *o.leader_since < ReconnectGrace(o)) {
+  if (o.memory.leader_since && o.now - *o.memory.leader_since < ReconnectGrace(o)) {
     keep = ListedStandbys(inst.synchronous_standby_names);
   }
   const SyncPlan plan = PlanSyncStandbys(o.ha, o.self, o.cluster, inst.replication, keep);
@@ -192,11 +193,11 @@ void AddSyncSteps(const Observation& o, Decision* d) {
   }
   if (stored && *stored == target) return;
   // Commits after the setting settled waited for it; the ones before must be confirmed.
-  if (!o.standby_names_settled_at) {
+  if (!o.memory.standby_names_settled_at) {
     d->reason += "; synchronous standbys set, waiting for the setting to settle";
     return;
   }
-  const Lsn settled = *o.standby_names_settled_at;
+  const Lsn settled = *o.memory.standby_names_settled_at;
   int confirmed = 0;
   for (const ReplicationPeer& peer : inst.replication) {
     if (target.Lists(peer.name) && peer.flush_lsn >= settled) ++confirmed;
@@ -307,7 +308,8 @@ Decision DecideSwitchoverCandidate(const Observation& o, const SwitchoverRequest
     PrepareSyncPromotion(o, "", &d);
     return d;
   }
-  const Duration waited = o.handover_since ? o.now - *o.handover_since : Duration::zero();
+  const Duration waited =
+      o.memory.handover_since ? o.now - *o.memory.handover_since : Duration::zero();
   if (waited >= TakeoverWait(o)) {
     return Do({Step::kReleaseLeader, Step::kRefuseSwitchover},
               fmt::format("switchover from {} failed: this node has WAL up to {}, short of the "
@@ -325,8 +327,8 @@ Decision DecideAsLeader(const Observation& o) {
     return Do({Step::kReleaseLeader}, "holds the leader key but has no data: giving it up");
   }
   if (!inst.running) {
-    if (o.primary_down_since &&
-        o.now - *o.primary_down_since > FromSeconds(o.timing.primary_start_timeout_seconds)) {
+    if (o.memory.primary_down_since && o.now - *o.memory.primary_down_since >
+                                           FromSeconds(o.timing.primary_start_timeout_seconds)) {
       return Do({Step::kReleaseLeader},
                 fmt::format("primary did not come back within primary_start_timeout ({} s): "
                             "giving up the leader key",
@@ -344,7 +346,8 @@ Decision DecideAsLeader(const Observation& o) {
   if (!inst.accepting) {
     // A server that stopped answering (SIGSTOP, hung) may still take writes it cannot report.
     // Past half the TTL it is killed; the restart-in-place path above brings it back.
-    const Duration silent = o.unresponsive_since ? o.now - *o.unresponsive_since : Duration{};
+    const Duration silent =
+        o.memory.unresponsive_since ? o.now - *o.memory.unresponsive_since : Duration{};
     if (inst.unresponsive && silent > FromSeconds(o.timing.ttl_seconds / 2.0)) {
       return Do({Step::kRenewLeader, Step::kKill},
                 fmt::format("postgres has not answered for {:.1f} s (over half the lease TTL): "
@@ -405,7 +408,7 @@ std::optional<Decision> DecideEarlyTakeover(const Observation& o, const LeaderKe
   std::vector<MemberInfo> detached = {DescribeSelf(o)};
   for (const auto& [name, m] : o.cluster.members) {
     if (name != o.self && sync->Lists(name) && m.detached_from == leader.name &&
-        m.state == "running") {
+        m.state == MemberState::kRunning) {
       detached.push_back(m);
     }
   }
@@ -452,7 +455,7 @@ Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
     return Wait(
         fmt::format("{} holds the leader key but has not published its address yet", leader.name));
   }
-  const bool leader_serving = leader_member->state == "running" && leader_member->role == "primary";
+  const bool leader_serving = leader_member->Runs(MemberRole::kPrimary);
   if (!inst.data_present) {
     if (!leader_serving) {
       return Wait(fmt::format("waiting for leader {} to run as primary", leader.name));
@@ -559,7 +562,7 @@ Decision RankWithoutLeader(const Observation& o) {
 
   // Compare only positions published after the leader was gone; wait briefly for the rest.
   const Duration leaderless_for =
-      o.leaderless_since ? o.now - *o.leaderless_since : Duration::zero();
+      o.memory.leaderless_since ? o.now - *o.memory.leaderless_since : Duration::zero();
   std::vector<MemberInfo> members;
   std::vector<std::string> pending;
   for (const auto& [name, m] : o.cluster.members) {
@@ -674,8 +677,8 @@ Decision DecideNodeAction(const Observation& o, const NodeAction& action) {
       return Do(steps, "rewrote postgresql.conf and reloaded postgres");
     case NodeVerb::kReinit: {
       if (leader) return refuse("reinit refused: this node is the leader; switch over first");
-      const bool leader_serving = leader_member != nullptr && leader_member->state == "running" &&
-                                  leader_member->role == "primary";
+      const bool leader_serving =
+          leader_member != nullptr && leader_member->Runs(MemberRole::kPrimary);
       if (!leader_serving || !upstream) {
         return refuse("reinit refused: no leader is running as primary to clone from");
       }

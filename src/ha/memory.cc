@@ -1,5 +1,6 @@
 #include "ha/memory.h"
 
+#include "ha/observation.h"
 #include "ha/sync_standbys.h"
 
 namespace baton {
@@ -61,15 +62,6 @@ AgentMemory Remember(AgentMemory memory, const Observation& sensed) {
     Track(memory.leader_since, leader && writable_primary, now);
   }
   return memory;
-}
-
-void Recall(const AgentMemory& memory, Observation& observation) {
-  observation.primary_down_since = memory.primary_down_since;
-  observation.unresponsive_since = memory.unresponsive_since;
-  observation.leaderless_since = memory.leaderless_since;
-  observation.handover_since = memory.handover_since;
-  observation.leader_since = memory.leader_since;
-  observation.standby_names_settled_at = memory.standby_names_settled_at;
 }
 
 }  // namespace baton

@@ -4,8 +4,8 @@
 // The decision core is handed moments, not histories: "the primary has been down since", "no
 // leader since", "synchronous_standby_names in effect since this WAL position". Remember() keeps
 // those from the observation of each tick alone (the time comes in it, as Observation::now), so
-// every timer can be tested with durations and no clock; Recall() hands them to the next
-// decision. Plain values, no I/O.
+// every timer can be tested with durations and no clock; the agent hands them to the next
+// decision as Observation::memory. Plain values, no I/O.
 #pragma once
 
 #include <optional>
@@ -13,9 +13,10 @@
 
 #include "core/clock.h"
 #include "core/lsn.h"
-#include "ha/observation.h"
 
 namespace baton {
+
+struct Observation;
 
 struct AgentMemory {
   // While leader and not paused: since when PostgreSQL is down, and since when it does not answer.
@@ -25,7 +26,8 @@ struct AgentMemory {
   std::optional<TimePoint> handover_since;    // this node was handed the key by a switchover
   std::optional<TimePoint> leader_since;      // leader and running as a writable primary
   // synchronous_standby_names as last probed, whether an earlier probe already saw it in effect,
-  // and the WAL position of the first probe after that one (see Observation).
+  // and the WAL position of the first probe after that one: commits past it waited for the
+  // standbys it lists.
   std::string standby_names;
   bool standby_names_seen = false;
   std::optional<Lsn> standby_names_settled_at;
@@ -36,8 +38,5 @@ struct AgentMemory {
 // The memory after a tick that sensed `sensed` (its now, etcd view and probe; sensed.self is
 // this node). Fields etcd alone can tell are kept as they were while etcd is unreachable.
 AgentMemory Remember(AgentMemory memory, const Observation& sensed);
-
-// Hands the remembered moments to the decision core.
-void Recall(const AgentMemory& memory, Observation& observation);
 
 }  // namespace baton

@@ -9,17 +9,14 @@ MemberInfo DescribeSelf(const Observation& o) {
   m.nofailover = o.tags.nofailover;
   m.priority = o.tags.priority;
   if (!inst.data_present) {
-    m.role = "unknown";
-    m.state = "empty";
+    m.state = MemberState::kEmpty;
   } else if (!inst.running) {
-    m.role = "unknown";
-    m.state = "stopped";
+    m.state = MemberState::kStopped;
   } else if (!inst.accepting) {
-    m.role = "unknown";
-    m.state = inst.unresponsive ? "unresponsive" : "starting";
+    m.state = inst.unresponsive ? MemberState::kUnresponsive : MemberState::kStarting;
   } else {
-    m.role = PgRoleName(inst.role);
-    m.state = "running";
+    m.role = inst.role == PgRole::kPrimary ? MemberRole::kPrimary : MemberRole::kReplica;
+    m.state = MemberState::kRunning;
     m.timeline = inst.timeline;
     m.lsn = inst.lsn;
     m.replay_lsn = inst.replay_lsn;

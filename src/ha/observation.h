@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "dcs/cluster_store.h"
+#include "ha/memory.h"
 #include "pg/instance.h"
 
 namespace baton {
@@ -27,15 +28,8 @@ struct Observation {
   InstanceState instance;
 
   // The agent's memory across loops.
-  TimePoint lease_deadline{};                   // local fencing deadline for the leader key
-  std::optional<TimePoint> primary_down_since;  // while leader: when postgres was seen down
-  std::optional<TimePoint> unresponsive_since;  // while leader: since when postgres does not answer
-  std::optional<TimePoint> leaderless_since;    // when this agent first saw no leader
-  std::optional<TimePoint> handover_since;  // when this node was first handed the key (switchover)
-  std::optional<TimePoint> leader_since;    // while leader: since when it runs as the primary
-  // The WAL position when synchronous_standby_names (as it is now) was first seen in effect:
-  // commits past it waited for the standbys it lists.
-  std::optional<Lsn> standby_names_settled_at;
+  TimePoint lease_deadline{};  // local fencing deadline for the leader key
+  AgentMemory memory;          // the moments remembered up to this tick (see Remember)
   // Synchronous mode, as a replica: the leader this node detached from (Instance::Detach), and
   // whether the leader's node answers at all (its PostgreSQL and its agent's API both refuse
   // or time out). Checked only while it matters (see Agent).

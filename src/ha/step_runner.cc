@@ -197,7 +197,7 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
       return Status::Ok();
     }
     case Step::kClone:
-      return Clone(*decision.upstream, "cloning");
+      return Clone(*decision.upstream, MemberState::kCloning);
     case Step::kStartPrimary: {
       if (Status s = LeaseValid(); !s.ok()) return s;
       Status started = instance_.Start(PgRole::kPrimary, std::nullopt);
@@ -253,7 +253,7 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
       if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) return s;
       if (Status s = instance_.RemoveData(); !s.ok()) return s;
       rejoined_.clear();
-      if (Status s = Clone(*decision.upstream, "reinit"); !s.ok()) return s;
+      if (Status s = Clone(*decision.upstream, MemberState::kReinit); !s.ok()) return s;
       RecordRoleChange("reinit", decision.reason, memory);
       return Status::Ok();
     }
@@ -408,16 +408,16 @@ Status StepRunner::EndAction(const Observation& observed, bool ok, const std::st
   return store_.EndAction(config_.node_name);
 }
 
-Status StepRunner::Clone(const Upstream& upstream, const std::string& purpose) {
+Status StepRunner::Clone(const Upstream& upstream, MemberState purpose) {
   TimePoint last_report = clock_.Now() - std::chrono::seconds(1);
   MemberInfo self = self_;
-  self.role = "replica";
+  self.role = MemberRole::kReplica;
   self.state = purpose;
   return instance_.CloneFrom(upstream, [&](const std::string& progress) {
     // At most once a second; this also keeps the session lease alive during a long clone.
     if (clock_.Now() - last_report < std::chrono::seconds(1)) return;
     last_report = clock_.Now();
-    self.note = fmt::format("{} from {}: {}", purpose, upstream.name, progress);
+    self.note = fmt::format("{} from {}: {}", MemberStateName(purpose), upstream.name, progress);
     if (store_.RefreshSession().ok()) (void)Publish(self);
   });
 }
@@ -434,7 +434,7 @@ Status StepRunner::Rejoin(const Upstream& leader, const AgentMemory& memory) {
   spdlog::warn("pg_rewind failed ({}); re-cloning from {}", rewound.message(), leader.name);
   auto aside = instance_.MoveAside();
   if (!aside.ok()) return aside.status().WithContext("pg_rewind failed and re-clone impossible");
-  if (Status s = Clone(leader, "re-clone"); !s.ok()) return s;
+  if (Status s = Clone(leader, MemberState::kReclone); !s.ok()) return s;
   rejoined_ = "re-clone";
   RecordRoleChange(
       "rejoin",

@@ -74,8 +74,9 @@ class StepRunner {
                         const AgentMemory& memory);
   // pg_rewind from the leader; when that fails, moves the data aside and clones instead.
   Status Rejoin(const Upstream& leader, const AgentMemory& memory);
-  // pg_basebackup from `upstream`, publishing its progress in this member's record.
-  Status Clone(const Upstream& upstream, const std::string& purpose);
+  // pg_basebackup from `upstream`, publishing its progress in this member's record, whose
+  // state reads `purpose` meanwhile (cloning, reinit, re-clone).
+  Status Clone(const Upstream& upstream, MemberState purpose);
   // Switchover, leader's half: stop cleanly, then pass the key to the target at the checkpoint.
   Status HandOver(const Decision& decision, const Observation& observed, AgentMemory& memory);
   // Before this node replicates from any leader again: publishes that it no longer counts as

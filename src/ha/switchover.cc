@@ -18,9 +18,9 @@ struct Judged {
 Judged Judge(const MemberInfo& m, const std::vector<ReplicationPeer>& standbys, Lsn leader_lsn,
              const SwitchoverRequest& request, uint64_t maximum_lag_bytes) {
   Judged j{&m, 0, ""};
-  if (m.state != "running" || m.role != "replica") {
-    j.why_not =
-        fmt::format("{} is not a running replica (role {}, state {})", m.name, m.role, m.state);
+  if (!m.Runs(MemberRole::kReplica)) {
+    j.why_not = fmt::format("{} is not a running replica (role {}, state {})", m.name,
+                            MemberRoleName(m.role), MemberStateName(m.state));
     return j;
   }
   if (m.nofailover) {

@@ -500,7 +500,7 @@ Status LocalCluster::WaitHealthy(Duration timeout) const {
           ++streaming;
         }
       }
-      const bool leader_ok = leader && leader->role == "primary" && leader->state == "running";
+      const bool leader_ok = leader && leader->Runs(MemberRole::kPrimary);
       // In synchronous mode, also: the leader's record lists every replica, with confirmations.
       const bool sync_ok =
           !view->sync || (leader_ok && view->sync->leader == leader->name && view->sync->acks > 0 &&

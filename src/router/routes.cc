@@ -26,11 +26,11 @@ std::string Routes::Describe() const {
 Routes RoutesFor(const ClusterView& view, uint64_t max_lag_bytes) {
   Routes routes;
   const MemberInfo* leader = view.LeaderMember();
-  if (leader != nullptr && leader->role == "primary" && leader->state == "running") {
+  if (leader != nullptr && leader->Runs(MemberRole::kPrimary)) {
     routes.writer = BackendOf(*leader);
   }
   for (const auto& [name, member] : view.members) {
-    if (member.role != "replica" || member.state != "running" || !member.streaming) continue;
+    if (!member.Runs(MemberRole::kReplica) || !member.streaming) continue;
     const auto lag = view.LagOf(member);
     if (!lag.bytes || *lag.bytes > max_lag_bytes) continue;
     if (auto backend = BackendOf(member)) routes.readers.push_back(*backend);

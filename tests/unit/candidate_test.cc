@@ -8,8 +8,8 @@ namespace {
 MemberInfo Member(const std::string& name, uint64_t lsn, int priority = 1, uint32_t timeline = 1) {
   MemberInfo m;
   m.name = name;
-  m.state = "running";
-  m.role = "replica";
+  m.state = MemberState::kRunning;
+  m.role = MemberRole::kReplica;
   m.lsn = Lsn{lsn};
   m.priority = priority;
   m.timeline = timeline;
@@ -42,7 +42,7 @@ TEST(CandidateTest, IneligibleMembersAreSkippedWithAReason) {
   MemberInfo tagged = Member("tagged", 900);
   tagged.nofailover = true;
   MemberInfo stopped = Member("stopped", 900);
-  stopped.state = "stopped";
+  stopped.state = MemberState::kStopped;
   MemberInfo old_timeline = Member("old", 950, 1, 1);
   MemberInfo lagging = Member("lagging", 100, 1, 2);
   MemberInfo good = Member("good", 900, 1, 2);

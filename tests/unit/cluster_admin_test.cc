@@ -20,18 +20,18 @@ class ClusterAdminTest : public ::testing::Test {
     EXPECT_TRUE(node2_.RefreshSession().ok());
     EXPECT_TRUE(*node1_.ClaimInitialize());
     EXPECT_TRUE(*node1_.AcquireLeader());
-    Publish(node1_, "primary", 0x5000);
-    Publish(node2_, "replica", 0x4000);
+    Publish(node1_, MemberRole::kPrimary, 0x5000);
+    Publish(node2_, MemberRole::kReplica, 0x4000);
   }
 
-  void Publish(ClusterStore& store, const std::string& role, uint64_t lsn) {
+  void Publish(ClusterStore& store, MemberRole role, uint64_t lsn) {
     MemberInfo m;
     m.name = store.node();
     m.role = role;
-    m.state = "running";
+    m.state = MemberState::kRunning;
     m.lsn = Lsn{lsn};
     m.pg_address = "127.0.0.1:5432";
-    if (role == "primary") m.replication = {{"node2", "streaming", Lsn{0x4000}, 0}};
+    if (role == MemberRole::kPrimary) m.replication = {{"node2", "streaming", Lsn{0x4000}, 0}};
     EXPECT_TRUE(store.PublishMember(m).ok());
   }
 

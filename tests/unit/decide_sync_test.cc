@@ -10,11 +10,11 @@ namespace {
 using std::chrono::seconds;
 using Steps = std::vector<Step>;
 
-MemberInfo Member(const std::string& name, uint64_t lsn, const std::string& role = "replica") {
+MemberInfo Member(const std::string& name, uint64_t lsn, MemberRole role = MemberRole::kReplica) {
   MemberInfo m;
   m.name = name;
   m.role = role;
-  m.state = "running";
+  m.state = MemberState::kRunning;
   m.timeline = 1;
   m.lsn = Lsn{lsn};
   m.pg_address = "127.0.0.1:5432";
@@ -40,7 +40,7 @@ Observation Leader() {
   o.dcs_reachable = true;
   o.cluster.initialized_by = "node1";
   o.cluster.leader = LeaderKey{"node1", 1, 1};
-  o.cluster.members["node1"] = Member("node1", 1000, "primary");
+  o.cluster.members["node1"] = Member("node1", 1000, MemberRole::kPrimary);
   o.cluster.members["node2"] = Member("node2", 1000);
   o.cluster.members["node3"] = Member("node3", 1000);
   o.instance.data_present = o.instance.running = o.instance.accepting = true;
@@ -49,7 +49,7 @@ Observation Leader() {
   o.instance.lsn = Lsn{1000};
   o.instance.replication = {Peer("node2", 1000, "async"), Peer("node3", 1000, "async")};
   o.lease_deadline = o.now + seconds(9);
-  o.leader_since = o.now - seconds(60);
+  o.memory.leader_since = o.now - seconds(60);
   return o;
 }
 
@@ -82,7 +82,7 @@ TEST(DecideSyncTest, TheNewRecordWaitsUntilTheSettingHoldsAndTheStandbysConfirme
   o.instance.replication = {Peer("node2", 900, "quorum"), Peer("node3", 900, "quorum")};
   // In effect, but not yet since a probe before this one.
   EXPECT_EQ(Decide(o).steps, Steps{Step::kRenewLeader});
-  o.standby_names_settled_at = Lsn{1000};
+  o.memory.standby_names_settled_at = Lsn{1000};
   const Decision waiting = Decide(o);
   EXPECT_EQ(waiting.steps, Steps{Step::kRenewLeader});
   EXPECT_NE(waiting.reason.find("to confirm 0/3E8"), std::string::npos) << waiting.reason;
@@ -102,7 +102,7 @@ TEST(DecideSyncTest, AStandbyThatLeavesStaysInTheRecordUntilTheSettingNoLongerCo
   EXPECT_EQ(d.steps, (Steps{Step::kRenewLeader, Step::kSetStandbyNames})) << d.reason;
   EXPECT_EQ(*d.standby_names, R"(ANY 1 ("node2"))");
   o.instance.synchronous_standby_names = *d.standby_names;
-  o.standby_names_settled_at = Lsn{1000};
+  o.memory.standby_names_settled_at = Lsn{1000};
   d = Decide(o);
   EXPECT_EQ(d.steps, (Steps{Step::kRenewLeader, Step::kWriteSyncRecord})) << d.reason;
   EXPECT_EQ(*d.sync_record, SyncRecord::Make("node1", {"node2"}, 1));
@@ -113,12 +113,12 @@ TEST(DecideSyncTest, ANewLeaderKeepsItsStartingStandbysWhileTheyConnect) {
   Store(&o, SyncRecord::LeaderOnly("node1"));
   o.instance.synchronous_standby_names = kBoth;
   o.instance.replication = {};
-  o.leader_since = o.now - seconds(1);  // within ttl / 2: commits wait for them
+  o.memory.leader_since = o.now - seconds(1);  // within ttl / 2: commits wait for them
   const Decision waiting = Decide(o);
   EXPECT_EQ(waiting.steps, Steps{Step::kRenewLeader});
   EXPECT_NE(waiting.reason.find("waiting for the setting to settle"), std::string::npos)
       << waiting.reason;
-  o.leader_since = o.now - seconds(6);  // they never came: a non-strict policy lets them go
+  o.memory.leader_since = o.now - seconds(6);  // they never came: a non-strict policy lets them go
   const Decision d = Decide(o);
   EXPECT_EQ(d.steps, (Steps{Step::kRenewLeader, Step::kSetStandbyNames})) << d.reason;
   EXPECT_EQ(*d.standby_names, "");
@@ -150,7 +150,7 @@ TEST(DecideSyncTest, AStrictLeaderWithoutStandbysKeepsItsRecordSinceNothingCanBe
   EXPECT_EQ(d.steps, (Steps{Step::kRenewLeader, Step::kSetStandbyNames})) << d.reason;
   EXPECT_EQ(*d.standby_names, R"(ANY 1 ("baton:no-standby"))");
   o.instance.synchronous_standby_names = *d.standby_names;
-  o.standby_names_settled_at = Lsn{1000};
+  o.memory.standby_names_settled_at = Lsn{1000};
   d = Decide(o);
   EXPECT_EQ(d.steps, Steps{Step::kRenewLeader}) << "the record must keep node2 and node3";
 }
@@ -171,7 +171,7 @@ Observation Leaderless(uint64_t own_lsn) {
   o.instance.role = PgRole::kReplica;
   o.instance.timeline = 1;
   o.instance.lsn = Lsn{own_lsn};
-  o.leaderless_since = o.now - seconds(5);
+  o.memory.leaderless_since = o.now - seconds(5);
   return o;
 }
 
@@ -240,7 +240,7 @@ TEST(DecideSyncTest, ANodeOnAnOlderTimelineThanTheLastLeaderNeverTakesOver) {
 Observation FollowerOfUnreachableLeader() {
   Observation o = Leaderless(1000);
   o.cluster.leader = LeaderKey{"node1", 7, 42};
-  o.cluster.members["node1"] = Member("node1", 1100, "primary");
+  o.cluster.members["node1"] = Member("node1", 1100, MemberRole::kPrimary);
   o.cluster.members["node3"] = Member("node3", 900);
   o.instance.configured_upstream = "127.0.0.1:5432";
   o.leader_unreachable = true;

@@ -12,8 +12,8 @@ using std::chrono::seconds;
 MemberInfo Replica(const std::string& name, uint64_t lsn, const std::string& leader_seen = "") {
   MemberInfo m;
   m.name = name;
-  m.role = "replica";
-  m.state = "running";
+  m.role = MemberRole::kReplica;
+  m.state = MemberState::kRunning;
   m.timeline = 1;
   m.lsn = Lsn{lsn};
   m.pg_address = "127.0.0.1:5432";
@@ -33,7 +33,7 @@ Observation Leaderless(uint64_t lsn) {
   o.instance.role = PgRole::kReplica;
   o.instance.timeline = 1;
   o.instance.lsn = Lsn{lsn};
-  o.leaderless_since = o.now;
+  o.memory.leaderless_since = o.now;
   return o;
 }
 
@@ -95,10 +95,10 @@ TEST(DecideTest, NofailoverTagKeepsANodeFromTakingOver) {
 
 Observation Follower() {
   Observation o = Leaderless(500);
-  o.leaderless_since.reset();
+  o.memory.leaderless_since.reset();
   o.cluster.leader = LeaderKey{"node2", 1, 1};
   MemberInfo leader = Replica("node2", 900);
-  leader.role = "primary";
+  leader.role = MemberRole::kPrimary;
   leader.timeline = 2;
   leader.pg_address = "127.0.0.1:6000";
   o.cluster.members["node2"] = leader;
@@ -143,7 +143,7 @@ TEST(DecideTest, AReplicaThatReceivedPastTheLeadersSwitchPointIsRewound) {
 TEST(DecideTest, AStoppedNodeWaitsForTheLeaderToServeBeforeChoosingHowToRejoin) {
   Observation o = Follower();
   o.instance.running = o.instance.accepting = false;
-  o.cluster.members["node2"].role = "replica";  // its record from before it promoted
+  o.cluster.members["node2"].role = MemberRole::kReplica;  // its record from before it promoted
   const Decision d = Decide(o);
   EXPECT_TRUE(d.idle());
   EXPECT_NE(d.reason.find("waiting for leader node2"), std::string::npos) << d.reason;
@@ -215,7 +215,7 @@ TEST(DecideTest, ALeaderWhosePostgresStopsAnsweringKillsItAfterHalfTheTtl) {
   o.timing.ttl_seconds = 10;
   o.instance.accepting = false;
   o.instance.unresponsive = true;
-  o.unresponsive_since = o.now;
+  o.memory.unresponsive_since = o.now;
   o.now += seconds(5);  // exactly half the TTL: still waits
   Decision d = Decide(o);
   EXPECT_EQ(d.steps, std::vector<Step>{Step::kRenewLeader}) << d.reason;
@@ -226,7 +226,7 @@ TEST(DecideTest, ALeaderWhosePostgresStopsAnsweringKillsItAfterHalfTheTtl) {
   EXPECT_NE(d.reason.find("not answered for 5.0 s"), std::string::npos) << d.reason;
   // Once killed it is down, and the restart-in-place rule takes over.
   o.instance.running = o.instance.unresponsive = false;
-  o.primary_down_since = o.now;
+  o.memory.primary_down_since = o.now;
   EXPECT_EQ(Decide(o).steps, (std::vector<Step>{Step::kRenewLeader, Step::kStartPrimary}));
 }
 
@@ -234,7 +234,7 @@ TEST(DecideTest, AServerThatRefusesConnectionsWhileStartingIsNeverKilled) {
   Observation o = Follower();
   o.self = "node2";
   o.instance.accepting = false;  // "the database system is starting up": not unresponsive
-  o.unresponsive_since.reset();
+  o.memory.unresponsive_since.reset();
   o.now += seconds(600);
   EXPECT_EQ(Decide(o).steps, std::vector<Step>{Step::kRenewLeader});
 }
@@ -330,7 +330,7 @@ TEST(DecideTest, AHandOverUnderWayFinishesEvenIfTheClusterIsPaused) {
   request.handing_over = true;
   request.checkpoint = Lsn{400};
   Observation o = Leaderless(500);  // node1, a replica that received past the checkpoint
-  o.leaderless_since.reset();
+  o.memory.leaderless_since.reset();
   o.cluster.leader = LeaderKey{"node1", 1, 1};
   o.cluster.switchover = request;
   o.cluster.paused = true;
@@ -339,7 +339,7 @@ TEST(DecideTest, AHandOverUnderWayFinishesEvenIfTheClusterIsPaused) {
 
 TEST(DecideTest, AnOperatorRestartOfALeaderThatIsNotYetPrimaryIsRefused) {
   Observation o = Leaderless(500);
-  o.leaderless_since.reset();
+  o.memory.leaderless_since.reset();
   o.cluster.leader = LeaderKey{"node1", 1, 1};
   o.cluster.actions["node1"] = NodeAction{NodeVerb::kRestart, "id", false, "t"};
   o.instance.accepting = false;  // still starting (or promoting)

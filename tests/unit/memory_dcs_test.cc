@@ -196,8 +196,8 @@ TEST(ClusterStoreTest, TextThatIsNotUtf8IsStoredInsteadOfThrowing) {
 TEST(MemberInfoTest, RoundTripsThroughJson) {
   MemberInfo m;
   m.name = "n1";
-  m.role = "primary";
-  m.state = "running";
+  m.role = MemberRole::kPrimary;
+  m.state = MemberState::kRunning;
   m.timeline = 3;
   m.lsn = *Lsn::Parse("1/A0");
   m.replication.push_back({"n2", "streaming", *Lsn::Parse("1/90"), 0.25});

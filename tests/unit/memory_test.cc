@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ha/observation.h"
+
 namespace baton {
 namespace {
 
@@ -107,18 +109,6 @@ TEST(MemoryTest, StandbyNamesSettleAtThePositionOfTheSecondProbeThatSeesThemInEf
   o.instance.synchronous_standby_names = R"(ANY 1 ("node3"))";
   memory = Remember(memory, o);
   EXPECT_FALSE(memory.standby_names_settled_at.has_value()) << "changed names start over";
-}
-
-TEST(MemoryTest, RecallHandsTheMomentsToTheDecision) {
-  AgentMemory memory;
-  memory.primary_down_since = kStart;
-  memory.leaderless_since = kStart + seconds(1);
-  memory.standby_names_settled_at = Lsn{0x42};
-  Observation o;
-  Recall(memory, o);
-  EXPECT_EQ(o.primary_down_since, kStart);
-  EXPECT_EQ(o.leaderless_since, kStart + seconds(1));
-  EXPECT_EQ(o.standby_names_settled_at, Lsn{0x42});
 }
 
 }  // namespace

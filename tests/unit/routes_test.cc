@@ -15,23 +15,23 @@ namespace {
 
 using std::chrono::seconds;
 
-MemberInfo Member(const std::string& name, const std::string& role, int port, Lsn lsn) {
+MemberInfo Member(const std::string& name, MemberRole role, int port, Lsn lsn) {
   MemberInfo m;
   m.name = name;
   m.role = role;
-  m.state = "running";
+  m.state = MemberState::kRunning;
   m.pg_address = "127.0.0.1:" + std::to_string(port);
   m.lsn = m.replay_lsn = lsn;
-  m.streaming = role == "replica";
+  m.streaming = role == MemberRole::kReplica;
   return m;
 }
 
 ClusterView ThreeNodes() {
   ClusterView view;
   view.leader = LeaderKey{"node1", 1, 1};
-  view.members["node1"] = Member("node1", "primary", 5401, Lsn{0x3000000});
-  view.members["node2"] = Member("node2", "replica", 5402, Lsn{0x3000000});
-  view.members["node3"] = Member("node3", "replica", 5403, Lsn{0x3000000});
+  view.members["node1"] = Member("node1", MemberRole::kPrimary, 5401, Lsn{0x3000000});
+  view.members["node2"] = Member("node2", MemberRole::kReplica, 5402, Lsn{0x3000000});
+  view.members["node3"] = Member("node3", MemberRole::kReplica, 5403, Lsn{0x3000000});
   return view;
 }
 
@@ -52,7 +52,7 @@ TEST(RoutesTest, TheWriterIsTheLeaderAndEveryCaughtUpReplicaTakesReads) {
 TEST(RoutesTest, AKeyHolderThatHasNotPromotedYetIsNoWriter) {
   ClusterView view = ThreeNodes();
   view.leader = LeaderKey{"node2", 2, 2};
-  view.members["node1"].role = "replica";  // the old leader, demoted
+  view.members["node1"].role = MemberRole::kReplica;  // the old leader, demoted
   view.members["node1"].streaming = false;
   EXPECT_FALSE(RoutesFor(view, 1 << 20).writer);
 }

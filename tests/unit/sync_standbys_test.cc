@@ -13,8 +13,8 @@ ClusterView Members(const Names& names) {
   for (const auto& name : names) {
     MemberInfo m;
     m.name = name;
-    m.role = "replica";
-    m.state = "running";
+    m.role = MemberRole::kReplica;
+    m.state = MemberState::kRunning;
     view.members[name] = m;
   }
   return view;
