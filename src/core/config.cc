@@ -95,12 +95,16 @@ struct Field {
   Setter set;
 };
 
-Status ParseInt(const std::string& raw, long long min, long long max, long long* out) {
-  auto [end, error] = std::from_chars(raw.data(), raw.data() + raw.size(), *out);
-  if (error != std::errc() || end != raw.data() + raw.size() || *out < min || *out > max) {
+// An integer from min to max into any integer field (the bounds fit the field's type).
+template <typename Int>
+Status ParseInt(const std::string& raw, long long min, long long max, Int* out) {
+  long long value = 0;
+  auto [end, error] = std::from_chars(raw.data(), raw.data() + raw.size(), value);
+  if (error != std::errc() || end != raw.data() + raw.size() || value < min || value > max) {
     return InvalidArgument(
         fmt::format("must be an integer from {} to {}, got '{}'", min, max, raw));
   }
+  *out = static_cast<Int>(value);
   return Status::Ok();
 }
 
@@ -256,12 +260,7 @@ const std::vector<Field>& Schema() {
          return ParseSeconds(v, 0.1, 3600, &c.hooks.timeout_seconds);
        }},
       {"timing.ttl", "10", false, "Leader lease TTL in seconds (2-3600).",
-       [](Config& c, const std::string& v) {
-         long long ttl = 0;
-         Status s = ParseInt(v, 2, 3600, &ttl);
-         c.timing.ttl_seconds = static_cast<int>(ttl);
-         return s;
-       }},
+       [](Config& c, const std::string& v) { return ParseInt(v, 2, 3600, &c.timing.ttl_seconds); }},
       {"timing.loop_wait", "1", false, "Seconds between agent loops when nothing happens.",
        [](Config& c, const std::string& v) {
          return ParseSeconds(v, 0.05, 600, &c.timing.loop_wait_seconds);
@@ -279,10 +278,7 @@ const std::vector<Field>& Schema() {
       {"timing.maximum_lag_on_failover", "1048576", false,
        "Bytes a replica may lag and still be promoted automatically.",
        [](Config& c, const std::string& v) {
-         long long bytes = 0;
-         Status s = ParseInt(v, 0, 1LL << 50, &bytes);
-         c.timing.maximum_lag_on_failover = static_cast<uint64_t>(bytes);
-         return s;
+         return ParseInt(v, 0, 1LL << 50, &c.timing.maximum_lag_on_failover);
        }},
       {"ha.synchronous_mode", "off", false,
        "off, on (FIRST k chosen standbys) or quorum (ANY k of every streaming standby).",
@@ -290,10 +286,7 @@ const std::vector<Field>& Schema() {
       {"ha.synchronous_node_count", "1", false,
        "How many standbys must confirm each commit in synchronous mode (1-16).",
        [](Config& c, const std::string& v) {
-         long long count = 0;
-         Status s = ParseInt(v, 1, 16, &count);
-         c.ha.synchronous_node_count = static_cast<int>(count);
-         return s;
+         return ParseInt(v, 1, 16, &c.ha.synchronous_node_count);
        }},
       {"ha.synchronous_mode_strict", "false", false,
        "With too few synchronous standbys, writes wait instead of going asynchronous.",
@@ -315,10 +308,7 @@ const std::vector<Field>& Schema() {
       {"router.maximum_lag", "1048576", false,
        "Bytes a replica may lag the leader and still take read-only connections.",
        [](Config& c, const std::string& v) {
-         long long bytes = 0;
-         Status s = ParseInt(v, 0, 1LL << 50, &bytes);
-         c.router.maximum_lag = static_cast<uint64_t>(bytes);
-         return s;
+         return ParseInt(v, 0, 1LL << 50, &c.router.maximum_lag);
        }},
       {"pgbouncer.listen", "", false,
        "host:port of a PgBouncer to keep pointed at the leader (its admin console).",
@@ -344,12 +334,7 @@ const std::vector<Field>& Schema() {
       {"tags.nofailover", "false", false, "Never promote this node automatically.",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.tags.nofailover); }},
       {"tags.priority", "1", false, "Failover preference among equally caught-up replicas.",
-       [](Config& c, const std::string& v) {
-         long long priority = 0;
-         Status s = ParseInt(v, 0, 1000000, &priority);
-         c.tags.priority = static_cast<int>(priority);
-         return s;
-       }},
+       [](Config& c, const std::string& v) { return ParseInt(v, 0, 1000000, &c.tags.priority); }},
   };
   return fields;
 }
