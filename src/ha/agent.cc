@@ -100,8 +100,7 @@ Agent::Tick Agent::RunOnce() {
 
   memory_ = Remember(std::move(memory_), o);
   o.memory = memory_;
-  const bool leader =
-      o.dcs_reachable && o.cluster.leader && o.cluster.leader->name == config_.node_name;
+  const bool leader = o.HoldsKey();
   // Known not to hold the key, with a server that cannot take writes: nothing left to fence.
   const bool cannot_write =
       !o.instance.running || (o.instance.accepting && o.instance.role == PgRole::kReplica);

@@ -41,7 +41,7 @@ AgentMemory Remember(AgentMemory memory, const Observation& sensed) {
   const TimePoint now = sensed.now;
   const ClusterView& cluster = sensed.cluster;
   const InstanceState& instance = sensed.instance;
-  const bool leader = sensed.dcs_reachable && cluster.leader && cluster.leader->name == sensed.self;
+  const bool leader = sensed.HoldsKey();
   const bool writable_primary = instance.accepting && instance.role == PgRole::kPrimary;
 
   TrackStandbyNames(memory, instance);

@@ -26,6 +26,8 @@ struct Observation {
   bool dcs_reachable = false;
   ClusterView cluster;  // meaningful only when dcs_reachable
   InstanceState instance;
+  // etcd answered this tick and shows this node holding the leader key.
+  bool HoldsKey() const { return dcs_reachable && cluster.leader && cluster.leader->name == self; }
 
   // The agent's memory across loops.
   TimePoint lease_deadline{};  // local fencing deadline for the leader key
