@@ -24,7 +24,7 @@ std::variant<Connected, int> Connect(const ClusterTarget& target) {
     std::stringstream list(target.etcd);
     std::string item;
     while (std::getline(list, item, ',')) {
-      auto parsed = HostPort::Parse(item.rfind("http://", 0) == 0 ? item.substr(7) : item);
+      auto parsed = HostPort::ParseUrl(item);
       if (!parsed.ok()) {
         std::cerr << "--etcd: " << parsed.status().message() << "\n";
         return kExitBadInput;

@@ -51,6 +51,14 @@ Result<HostPort> HostPort::Parse(const std::string& text) {
   return out;
 }
 
+Result<HostPort> HostPort::ParseUrl(const std::string& url) {
+  std::string authority = url;
+  for (const char* scheme : {"http://", "https://"}) {
+    if (authority.rfind(scheme, 0) == 0) authority = authority.substr(std::strlen(scheme));
+  }
+  return Parse(authority.substr(0, authority.find('/')));
+}
+
 Environment ProcessEnvironment() {
   Environment env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
@@ -179,8 +187,7 @@ Status ParseEndpoints(const std::string& raw, std::vector<std::string>* out) {
   std::stringstream stream(raw);
   std::string item;
   while (std::getline(stream, item, ',')) {
-    if (item.rfind("http://", 0) == 0) item = item.substr(7);
-    auto parsed = HostPort::Parse(item);
+    auto parsed = HostPort::ParseUrl(item);
     if (!parsed.ok()) return parsed.status();
     out->push_back(parsed->ToString());
   }

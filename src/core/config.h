@@ -21,6 +21,8 @@ struct HostPort {
   int port = 0;
   std::string ToString() const;
   static Result<HostPort> Parse(const std::string& text);
+  // The host:port of a URL ("http://h:p", "https://h:p/path") or of a bare "h:p".
+  static Result<HostPort> ParseUrl(const std::string& url);
 };
 
 struct Credentials {

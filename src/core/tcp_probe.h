@@ -1,6 +1,8 @@
-// TcpConnects: whether a TCP connection to host:port is established within a timeout, the
-// cheapest question that tells a live listening server from a dead, refusing or silent one. It
-// sends no data. Thread-safe.
+// ProbeTcp: how host:port answers a TCP connection within a timeout, the cheapest question
+// that tells a live listening server (connected) from a port nothing listens on (refused: the
+// node's kernel answered with a reset, so the node is up and no process holds the port) and
+// from silence (no answer in time: a frozen or unreachable host, or a full backlog). It sends
+// no data. TcpConnects asks only whether it connected. Thread-safe.
 #pragma once
 
 #include <string>
@@ -9,8 +11,12 @@
 
 namespace baton {
 
+enum class TcpAnswer { kConnected, kRefused, kSilent };
+
 // `host` is a name or an IPv4/IPv6 address; every address it resolves to is tried in turn, each
-// within what is left of `timeout`.
+// within what is left of `timeout`: connected if one connects, refused if every one refused,
+// silent otherwise (a name that does not resolve included).
+TcpAnswer ProbeTcp(const std::string& host, int port, Duration timeout);
 bool TcpConnects(const std::string& host, int port, Duration timeout);
 
 }  // namespace baton
