@@ -192,12 +192,13 @@ Result<bool> ClusterStore::AcquireLeader(const std::optional<std::string>& sync_
                        {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_}});
 }
 
-Result<bool> ClusterStore::TakeOverLeader(const std::string& old_leader,
+Result<bool> ClusterStore::TakeOverLeader(const std::string& old_leader, LeaseId old_lease,
                                           const std::string& sync_expected,
                                           const std::map<std::string, std::string>& members) {
   if (lease_ == 0) return FailedPrecondition("no session lease");
-  std::vector<TxnCondition> conditions = {TxnCondition::Equals(prefix_ + kLeader, old_leader),
-                                          TxnCondition::Reads(prefix_ + kSync, sync_expected)};
+  std::vector<TxnCondition> conditions = {
+      TxnCondition::EqualsOnLease(prefix_ + kLeader, old_leader, old_lease),
+      TxnCondition::Reads(prefix_ + kSync, sync_expected)};
   for (const auto& [name, text] : members) {
     conditions.push_back(TxnCondition::Equals(prefix_ + kMembers + name, text));
   }

@@ -120,10 +120,13 @@ class ClusterStore {
   // left as it is, still true: the winner replaces it with a leader-only record (WriteSync)
   // only just before it promotes.
   Result<bool> AcquireLeader(const std::optional<std::string>& sync_expected = std::nullopt);
-  // Synchronous mode's early takeover: moves the key from `old_leader` (whose lease has not
-  // ended) to this node's lease, only while the key still names it, /sync still reads
-  // `sync_expected` and each member in `members` (name -> record text) still reads as counted.
-  Result<bool> TakeOverLeader(const std::string& old_leader, const std::string& sync_expected,
+  // The early takeover: moves the key from `old_leader` (whose lease has not ended) to this
+  // node's lease, only while the key still names it on the lease it was seen on (`old_lease`:
+  // an agent restarted there moves the key to its new lease before it starts a primary), /sync
+  // still reads `sync_expected` and each member in `members` (name -> record text) still reads
+  // as counted.
+  Result<bool> TakeOverLeader(const std::string& old_leader, LeaseId old_lease,
+                              const std::string& sync_expected,
                               const std::map<std::string, std::string>& members);
   // The leader's record: replaces /sync only while the leader key names this node and /sync
   // reads `expected_text` ("" = absent). false = one of them changed.

@@ -83,6 +83,14 @@ void AddValueEquals(pb::TxnRequest* txn, const std::string& key, const std::stri
   compare->set_value(value);
 }
 
+void AddLeaseEquals(pb::TxnRequest* txn, const std::string& key, LeaseId lease) {
+  pb::Compare* compare = txn->add_compare();
+  compare->set_key(key);
+  compare->set_target(pb::Compare::LEASE);
+  compare->set_result(pb::Compare::EQUAL);
+  compare->set_lease(lease);
+}
+
 }  // namespace
 
 namespace {
@@ -265,6 +273,7 @@ Result<bool> EtcdDcs::Transact(const std::vector<TxnCondition>& conditions,
   for (const TxnCondition& condition : conditions) {
     if (!condition.absent) {
       AddValueEquals(&txn, condition.key, condition.value);
+      if (condition.lease != 0) AddLeaseEquals(&txn, condition.key, condition.lease);
       continue;
     }
     pb::Compare* compare = txn.add_compare();
@@ -283,11 +292,7 @@ Result<bool> EtcdDcs::Transact(const std::vector<TxnCondition>& conditions,
 Result<bool> EtcdDcs::Holds(const std::string& key, const std::string& value, LeaseId lease) {
   pb::TxnRequest txn;
   AddValueEquals(&txn, key, value);
-  pb::Compare* same_lease = txn.add_compare();
-  same_lease->set_key(key);
-  same_lease->set_target(pb::Compare::LEASE);
-  same_lease->set_result(pb::Compare::EQUAL);
-  same_lease->set_lease(lease);
+  AddLeaseEquals(&txn, key, lease);
   return RunTxn(txn);
 }
 

@@ -147,7 +147,8 @@ Result<bool> MemoryDcs::Transact(const std::vector<TxnCondition>& conditions,
       auto it = keys_.find(condition.key);
       const bool holds = condition.absent
                              ? it == keys_.end()
-                             : it != keys_.end() && it->second.value == condition.value;
+                             : it != keys_.end() && it->second.value == condition.value &&
+                                   (condition.lease == 0 || it->second.lease == condition.lease);
       if (!holds) return false;
     }
     for (const KeyValue& kv : puts) {  // all or nothing, as in etcd

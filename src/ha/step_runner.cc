@@ -147,14 +147,16 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
     case Step::kTakeOverLeader: {
       // The standbys counted as detached must still read as counted: one that reattached
       // (and published so first) fails the transaction.
-      const std::string& old_leader = observed.cluster.leader->name;
+      const LeaderKey& old_leader_key = *observed.cluster.leader;
+      const std::string& old_leader = old_leader_key.name;
       std::map<std::string, std::string> detached;
       for (const auto& [name, member] : observed.cluster.members) {
         if (name != config_.node_name && member.detached_from == old_leader) {
           detached[name] = observed.cluster.member_texts.at(name);
         }
       }
-      if (Status s = Won(store_.TakeOverLeader(old_leader, observed.cluster.sync_text, detached),
+      if (Status s = Won(store_.TakeOverLeader(old_leader, old_leader_key.lease,
+                                               observed.cluster.sync_text, detached),
                          "the leader key, /sync or a detached standby changed meanwhile");
           !s.ok()) {
         return s;

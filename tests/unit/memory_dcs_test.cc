@@ -129,6 +129,29 @@ TEST(ClusterStoreTest, AHandOverHappensOnlyIfTheRequestWasNotCancelledMeanwhile)
   EXPECT_FALSE(*b.CancelSwitchover(again));
 }
 
+TEST(ClusterStoreTest, AnEarlyTakeoverFailsOnceARestartedLeaderMovedTheKeyToItsNewLease) {
+  SimulatedClock clock;
+  MemoryDcs dcs(clock);
+  ClusterStore leader(dcs, "c", "a", 10, clock);
+  ClusterStore b(dcs, "c", "b", 10, clock);
+  for (ClusterStore* store : {&leader, &b}) ASSERT_TRUE(store->RefreshSession().ok());
+  ASSERT_TRUE(*leader.AcquireLeader());
+  const ClusterView seen = *b.Load();
+  // a's agent dies and a new one starts on a: it renews the key onto its own session lease
+  // (as it does before it starts PostgreSQL as primary), after b looked.
+  ClusterStore restarted(dcs, "c", "a", 10, clock);
+  ASSERT_TRUE(restarted.RefreshSession().ok());
+  ASSERT_TRUE(*restarted.RenewLeader());
+  EXPECT_FALSE(*b.TakeOverLeader("a", seen.leader->lease, seen.sync_text, {}));
+  EXPECT_EQ(b.Load()->leader->lease, restarted.lease());
+  // Seen as it is now, the key moves.
+  const ClusterView again = *b.Load();
+  EXPECT_TRUE(*b.TakeOverLeader("a", again.leader->lease, again.sync_text, {}));
+  EXPECT_EQ(b.Load()->leader->name, "b");
+  // The restarted agent's next renewal finds the key gone: it starts no primary.
+  EXPECT_FALSE(*restarted.RenewLeader());
+}
+
 TEST(ClusterStoreTest, AnEarlyTakeoverNeedsTheKeyTheRecordAndTheDetachedStandbysAsCounted) {
   SimulatedClock clock;
   MemoryDcs dcs(clock);
@@ -146,12 +169,14 @@ TEST(ClusterStoreTest, AnEarlyTakeoverNeedsTheKeyTheRecordAndTheDetachedStandbys
   // c reattaches (and says so) before b's transaction: b must not count it any more.
   detached.detached_from.clear();
   ASSERT_TRUE(c.PublishMember(detached).ok());
-  EXPECT_FALSE(*b.TakeOverLeader("a", seen.sync_text, {{"c", seen.member_texts.at("c")}}));
+  EXPECT_FALSE(*b.TakeOverLeader("a", seen.leader->lease, seen.sync_text,
+                                 {{"c", seen.member_texts.at("c")}}));
   const ClusterView again = *b.Load();
   EXPECT_EQ(again.leader->name, "a");
   // As counted: the key moves to b's lease, and /sync stays as the old leader left it (true
   // until b promotes; then b writes its own).
-  EXPECT_TRUE(*b.TakeOverLeader("a", again.sync_text, {{"c", again.member_texts.at("c")}}));
+  EXPECT_TRUE(*b.TakeOverLeader("a", again.leader->lease, again.sync_text,
+                                {{"c", again.member_texts.at("c")}}));
   const ClusterView after = *b.Load();
   EXPECT_EQ(after.leader->name, "b");
   EXPECT_EQ(after.leader->lease, b.lease());
