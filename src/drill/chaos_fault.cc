@@ -9,6 +9,7 @@
 
 #include "core/process.h"
 #include "lab/local_network.h"
+#include "pg/pg_connection.h"
 
 namespace baton {
 
@@ -25,6 +26,22 @@ char ProcessState(pid_t pid) {
   if (!std::getline(stat, line)) return 0;
   const auto close = line.rfind(')');
   return close == std::string::npos || close + 2 >= line.size() ? 0 : line[close + 2];
+}
+
+// The furthest WAL position the nodes other than `primary` report having received (or
+// replayed); 0/0 when none answers within a second.
+Lsn FurthestReplicated(const LocalCluster& cluster, size_t primary) {
+  Lsn furthest;
+  for (size_t i = 0; i < cluster.nodes.size(); ++i) {
+    if (i == primary) continue;
+    auto conn = PgConnection::Connect(cluster.ConnInfo(i), std::chrono::seconds(1));
+    if (!conn.ok()) continue;
+    auto rows = (*conn)->Query(
+        "SELECT GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text");
+    if (!rows.ok() || rows->empty() || !(*rows)[0][0]) continue;
+    if (auto lsn = Lsn::Parse(*(*rows)[0][0])) furthest = std::max(furthest, *lsn);
+  }
+  return furthest;
 }
 
 template <typename Condition>
@@ -77,6 +94,7 @@ Status ChaosFault::Inject(const std::string& primary) {
   if (!node_) return NotFound("the primary " + primary + " is not a node of this cluster");
   const size_t p = *node_;
   target_ = cluster_.nodes[p].name;
+  replicated_ = FurthestReplicated(cluster_, p);
   if (kind_ == "kill-node") {
     const std::vector<pid_t> killed = cluster_.KillNode(p);
     for (pid_t pid : killed) {

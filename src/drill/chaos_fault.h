@@ -18,7 +18,9 @@
 // node, which is what exposes a primary that fails to fence itself. Every injection is checked
 // before Inject returns (the processes are dead or stopped, a partition blocks TCP connections
 // both ways while the host still connects), so a round never passes on a fault that did not
-// happen. Not thread-safe: one drill drives one fault.
+// happen. Just before each injection it reads how far the primary's WAL has reached a replica
+// (replicated()): what a failover may lose in asynchronous mode lies beyond it. Not
+// thread-safe: one drill drives one fault.
 #pragma once
 
 #include <memory>
@@ -54,6 +56,9 @@ class ChaosFault final : public Fault {
   // What the last injection hit ("node2", "etcd3") and how it was checked.
   const std::string& target() const { return target_; }
   const std::string& evidence() const { return evidence_; }
+  // The furthest WAL position any other node had received just before the last injection
+  // (0/0 when none answered): every write acknowledged at or below it was on a replica.
+  Lsn replicated() const { return replicated_; }
 
  private:
   ChaosFault(std::string kind, LocalCluster& cluster, Duration hold, uint64_t pick)
@@ -72,6 +77,7 @@ class ChaosFault final : public Fault {
   std::vector<pid_t> stopped_;        // processes SIGSTOPped this round
   std::string target_;
   std::string evidence_;
+  Lsn replicated_;
 };
 
 }  // namespace baton

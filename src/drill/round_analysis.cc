@@ -43,6 +43,9 @@ RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint s
       auto& last = present ? last_surviving_lsn[c.acks[i].server] : last_lost_lsn[c.acks[i].server];
       last = std::max(last, c.acks[i].lsn);
       r.lost += !present;
+      if (!present && (r.first_lost_lsn == Lsn{} || c.acks[i].lsn < r.first_lost_lsn)) {
+        r.first_lost_lsn = c.acks[i].lsn;
+      }
     }
     if (!c.pinned) {
       for (const auto& e : c.errors) errors.push_back(e.at);

@@ -55,6 +55,7 @@ struct RoundAnalysis {
   size_t errors = 0;  // after the fault
   size_t lost = 0;
   uint64_t lost_wal_bytes = 0;
+  Lsn first_lost_lsn;  // the lowest WAL position of a lost acknowledgment (0/0: none lost)
   size_t dual_primary_windows = 0;
   double dual_primary_seconds = 0;
   std::vector<DualPrimaryWindow> windows;

@@ -36,7 +36,15 @@ void JudgeChaosRound(ChaosRound& round) {
   };
   const RoundAnalysis& a = round.drill.analysis;
   if (!round.drill.failure.empty()) fail("measured", round.drill.failure);
-  if (a.lost > 0) {
+  const bool tail_only = round.asynchronous && round.replicated_at_fault != Lsn{} &&
+                         a.first_lost_lsn > round.replicated_at_fault;
+  if (a.lost > 0 && round.asynchronous && !tail_only) {
+    fail("acked-on-final-primary",
+         fmt::format("{} of {} acknowledged writes are missing on the final primary, the first at "
+                     "{}, which a replica had received ({}) when the fault hit",
+                     a.lost, a.acked, a.first_lost_lsn.ToString(),
+                     round.replicated_at_fault.ToString()));
+  } else if (a.lost > 0 && !round.asynchronous) {
     fail("acked-on-final-primary",
          fmt::format("{} of {} acknowledged writes are missing on the final primary ({} bytes of "
                      "WAL)",
@@ -52,6 +60,16 @@ void JudgeChaosRound(ChaosRound& round) {
                                         a.dual_primary_seconds, windows));
   }
   if (!round.topology.empty()) fail("one-primary-streaming", round.topology);
+  const bool silent =
+      round.fault.rfind("sigstop-", 0) == 0 || round.fault.rfind("partition-primary", 0) == 0;
+  const bool replaced = a.promoted_seconds >= 0 && a.new_primary != a.old_primary;
+  const double replaced_after = a.promoted_seconds - a.fault_seconds;
+  if (round.asynchronous && silent && replaced && replaced_after < round.lease_floor_seconds) {
+    fail("silent-waits-for-lease",
+         fmt::format("{} was replaced {:.2f} s after the fault, before its lease could end "
+                     "({:.2f} s)",
+                     a.old_primary, replaced_after, round.lease_floor_seconds));
+  }
 }
 
 ChaosCampaign::ChaosCampaign(LocalCluster& cluster, ChaosOptions options,
@@ -84,6 +102,8 @@ ChaosRound ChaosCampaign::RunRound(int number, const std::string& kind, uint64_t
   ChaosRound round;
   round.number = number;
   round.fault = kind;
+  round.asynchronous = options_.asynchronous;
+  round.lease_floor_seconds = options_.lease_floor_seconds;
   auto fault = ChaosFault::Make(kind, cluster_, options_.hold, pick);
   if (!fault.ok()) {  // checked in Run
     round.drill.failure = fault.status().message();
@@ -130,6 +150,9 @@ ChaosRound ChaosCampaign::RunRound(int number, const std::string& kind, uint64_t
   round.drill.fault = kind;
   round.target = (*fault)->target();
   round.evidence = (*fault)->evidence();
+  round.asynchronous = options_.asynchronous;
+  round.lease_floor_seconds = options_.lease_floor_seconds;
+  round.replicated_at_fault = (*fault)->replicated();
   if (!round.started) {
     // The round did not get as far as the fault (the cluster was not healthy at its start).
     Status whole = CheckOnePrimaryAllStreaming(cluster_, std::chrono::seconds(1));

@@ -232,6 +232,10 @@ int Main(int argc, char** argv) {
     co.faults = kinds;
     co.clients = f.clients;
     co.hold = hold;
+    co.asynchronous = f.synchronous_mode == "off";
+    // The lease path cannot replace a silent primary sooner unless it had failed to renew for
+    // half its TTL before the fault; an early takeover (a bug for a silent one) takes < 1 s.
+    co.lease_floor_seconds = f.ttl / 2.0;
     const bool tty = isatty(STDERR_FILENO) != 0;
     std::ostream& lines = f.json ? std::cerr : std::cout;
     ChaosCampaign campaign(cluster, co, ProgressPrinter(), [&](const ChaosRound& round) {

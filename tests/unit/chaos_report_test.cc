@@ -55,6 +55,54 @@ TEST(ChaosJudgeTest, EveryFailedCheckIsNamedWithItsReason) {
   EXPECT_EQ(unmeasured.failed, std::vector<std::string>{"measured"});
 }
 
+TEST(ChaosJudgeTest, AsynchronousRoundsMayLoseOnlyWhatNoReplicaHadReceived) {
+  ChaosRound tail = Round(1, "kill-node", 0.5, 100, 2);
+  tail.asynchronous = true;
+  tail.replicated_at_fault = Lsn{0x3000100};
+  tail.drill.analysis.first_lost_lsn = Lsn{0x3000180};
+  JudgeChaosRound(tail);
+  EXPECT_TRUE(tail.failed.empty()) << tail.reasons.front();
+
+  ChaosRound had = tail;  // a write a replica had received is lost: a worse node won
+  had.drill.analysis.first_lost_lsn = Lsn{0x3000100};
+  JudgeChaosRound(had);
+  EXPECT_EQ(had.failed, std::vector<std::string>{"acked-on-final-primary"});
+  EXPECT_NE(had.reasons[0].find("0/3000100, which a replica had received"), std::string::npos)
+      << had.reasons[0];
+
+  ChaosRound unknown = tail;  // no replica answered before the fault: nothing may be lost
+  unknown.replicated_at_fault = Lsn{};
+  JudgeChaosRound(unknown);
+  EXPECT_EQ(unknown.failed, std::vector<std::string>{"acked-on-final-primary"});
+
+  ChaosRound synchronous = tail;
+  synchronous.asynchronous = false;
+  JudgeChaosRound(synchronous);
+  EXPECT_EQ(synchronous.failed, std::vector<std::string>{"acked-on-final-primary"});
+}
+
+TEST(ChaosJudgeTest, AnAsynchronousSilentPrimaryReplacedBeforeItsLeaseCouldEndFails) {
+  ChaosRound round = Round(1, "partition-primary", 3, 100, 0);
+  round.asynchronous = true;
+  round.lease_floor_seconds = 1.5;
+  round.drill.analysis.old_primary = "10.0.0.1:5432";
+  round.drill.analysis.new_primary = "10.0.0.2:5432";
+  round.drill.analysis.fault_seconds = 1.0;
+  round.drill.analysis.promoted_seconds = 1.6;  // 0.6 s after the fault
+  JudgeChaosRound(round);
+  EXPECT_EQ(round.failed, std::vector<std::string>{"silent-waits-for-lease"});
+
+  round.drill.analysis.promoted_seconds = 4.2;  // the lease path
+  JudgeChaosRound(round);
+  EXPECT_TRUE(round.failed.empty());
+
+  ChaosRound killed = round;  // a provably dead one may go early
+  killed.fault = "kill-node";
+  killed.drill.analysis.promoted_seconds = 1.6;
+  JudgeChaosRound(killed);
+  EXPECT_TRUE(killed.failed.empty());
+}
+
 TEST(ChaosSummaryTest, CountsByKindWithMedianAndWorstRto) {
   const std::vector<ChaosRound> rounds = {
       Round(1, "kill-node", 3.0, 100, 0), Round(2, "kill-node", 4.0, 100, 2),

@@ -37,6 +37,7 @@ TEST(RoundAnalysisTest, FailoverMeasuresRtoGapLossesAndTheNewPrimary) {
   EXPECT_EQ(r.acked, 13u);
   EXPECT_EQ(r.lost, 2u);
   EXPECT_EQ(r.lost_wal_bytes, 200u);  // 2000 (last lost on A) - 1800 (last kept on A)
+  EXPECT_EQ(r.first_lost_lsn, Lsn{1900});
   EXPECT_EQ(r.dual_primary_windows, 0u);
   ASSERT_EQ(r.buckets.size(), 33u);
   EXPECT_EQ(r.buckets[30].writes, 1u);
