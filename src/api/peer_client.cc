@@ -42,15 +42,25 @@ void PeerClient::WatchNode(const MemberInfo* member, std::function<void()> on_lo
                std::move(on_lost));
 }
 
-bool PeerClient::Reachable(const MemberInfo& member) {
+NodeReach PeerClient::Reach(const MemberInfo& member) {
   // A listening PostgreSQL port is enough (a frozen server's kernel still accepts, which errs on
   // the side of "reachable"); a refused one may mean only PostgreSQL is down, so the agent is
   // asked too. Each check is short: the agent loop waits for it.
+  TcpAnswer pg = TcpAnswer::kSilent;
   if (auto address = HostPort::Parse(member.pg_address); address.ok()) {
-    if (TcpConnects(address->host, address->port, timeout_)) return true;
+    pg = ProbeTcp(address->host, address->port, timeout_);
+    if (pg == TcpAnswer::kConnected) return NodeReach::kAnswers;
   }
-  if (member.api_url.empty()) return false;
-  return static_cast<bool>(ApiClient(member.api_url, timeout_)->Get("/liveness"));
+  auto api = HostPort::ParseUrl(member.api_url);
+  if (!api.ok()) return NodeReach::kSilent;
+  const TcpAnswer agent = ProbeTcp(api->host, api->port, timeout_);
+  if (agent == TcpAnswer::kRefused) {
+    return pg == TcpAnswer::kRefused ? NodeReach::kProcessesGone : NodeReach::kSilent;
+  }
+  if (agent == TcpAnswer::kConnected && ApiClient(member.api_url, timeout_)->Get("/liveness")) {
+    return NodeReach::kAnswers;
+  }
+  return NodeReach::kSilent;
 }
 
 bool PeerClient::ConfirmFailsafe(const MemberInfo& member, const std::string& leader) {

@@ -1,5 +1,6 @@
-// PeerClient: the Peers port over the network: a TCP connection to a member's PostgreSQL port,
-// HTTP(S) to its agent's REST API (with this node's restapi.auth credentials for /failsafe),
+// PeerClient: the Peers port over the network: a TCP connection to a member's PostgreSQL port
+// and to its agent's port (a refusal on both proves both processes gone), HTTP(S) to its
+// agent's REST API (with this node's restapi.auth credentials for /failsafe),
 // each bounded by `timeout`, and a NodeWatch for WatchNode. Server certificates are not
 // verified: an answer from a member's address is all that is asked. Thread-safe.
 #pragma once
@@ -16,7 +17,7 @@ class PeerClient final : public Peers {
   // `config` supplies the credentials PostgreSQL and the REST API are reached with.
   PeerClient(const Config& config, Duration timeout);
 
-  bool Reachable(const MemberInfo& member) override;
+  NodeReach Reach(const MemberInfo& member) override;
   bool ConfirmFailsafe(const MemberInfo& member, const std::string& leader) override;
   void WatchNode(const MemberInfo* member, std::function<void()> on_lost) override;
 

@@ -106,7 +106,7 @@ Agent::Tick Agent::RunOnce() {
       !o.instance.running || (o.instance.accepting && o.instance.role == PgRole::kReplica);
   if (o.dcs_reachable && !leader && cannot_write) steps_.DisarmWatchdog();
   if (o.dcs_reachable) leaderless_ = !o.cluster.leader.has_value();
-  o.leader_unreachable = LeaderUnreachable(o);
+  o.leader_reach = ProbeLeader(o);
   if (o.dcs_reachable) WatchLeaderNode(o);
 
   MemberInfo self = DescribeSelf(o);
@@ -194,22 +194,18 @@ void Agent::AdoptDynamicConfig(const ClusterView& view) {
 }
 
 void Agent::WatchLeaderNode(const Observation& o) {
-  const bool listed = o.cluster.ListsAsStandby(config_.node_name);
-  peers_.WatchNode(listed ? o.cluster.Member(o.cluster.leader->name) : nullptr, [this] { Wake(); });
+  peers_.WatchNode(o.WatchesLeader() ? o.cluster.Member(o.cluster.leader->name) : nullptr,
+                   [this] { Wake(); });
 }
 
-bool Agent::LeaderUnreachable(const Observation& o) {
-  if (!o.dcs_reachable || !o.cluster.leader || o.cluster.leader->name == config_.node_name) {
-    return false;
-  }
-  const std::string& leader = o.cluster.leader->name;
-  const bool listed = o.cluster.ListsAsStandby(config_.node_name);
+NodeReach Agent::ProbeLeader(const Observation& o) {
   const bool replica = o.instance.accepting && o.instance.role == PgRole::kReplica;
-  // Asked only when it matters: a listed standby that is not streaming, or already detached.
-  if (!listed || !replica || (o.instance.streaming && steps_.detached_from() != leader))
-    return false;
+  if (!o.WatchesLeader() || !replica) return NodeReach::kAnswers;
+  const std::string& leader = o.cluster.leader->name;
+  // Asked only when it matters: a replica that is not streaming, or already detached.
+  if (o.instance.streaming && steps_.detached_from() != leader) return NodeReach::kAnswers;
   const MemberInfo* member = o.cluster.Member(leader);
-  return member != nullptr && !peers_.Reachable(*member);
+  return member != nullptr ? peers_.Reach(*member) : NodeReach::kAnswers;
 }
 
 void Agent::RunFailsafeRound(const InstanceState& instance) {

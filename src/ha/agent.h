@@ -60,10 +60,10 @@ class Agent final : public AgentView {
  private:
   // Adopts the cluster's dynamic settings (new lease TTL, PostgreSQL parameters reloaded).
   void AdoptDynamicConfig(const ClusterView& view);
-  // Synchronous mode, as a listed standby of a leader it no longer streams from (or detached
-  // from): whether that leader's node answers at all.
-  bool LeaderUnreachable(const Observation& o);
-  // Synchronous mode, as a listed standby: keeps a connection to the leader's PostgreSQL whose
+  // As a replica that watches the leader (Observation::WatchesLeader) and no longer streams
+  // from it (or detached from it): how that leader's node answers; kAnswers when not asked.
+  NodeReach ProbeLeader(const Observation& o);
+  // As a replica that watches the leader: keeps a connection to the leader's PostgreSQL whose
   // end wakes the loop at once (Peers::WatchNode); otherwise watches nothing.
   void WatchLeaderNode(const Observation& o);
   // Failsafe mode, as the primary with etcd unreachable: asks every member it last saw in etcd;

@@ -166,6 +166,26 @@ PromotionContext PromotionRules(const Observation& o) {
   return context;
 }
 
+// A leader whose PostgreSQL went down twice within this window is in a crash loop: it hands
+// the key over rather than restarting it again, and stays out of the next race for as long.
+constexpr Duration kCrashLoopWindow = std::chrono::minutes(5);
+
+bool CrashLooping(const Observation& o) {
+  const auto& m = o.memory;
+  return m.primary_crashed_at && m.primary_crashed_before &&
+         *m.primary_crashed_at - *m.primary_crashed_before < kCrashLoopWindow &&
+         o.now - *m.primary_crashed_at < kCrashLoopWindow;
+}
+
+// The other members that could take over now, best first.
+std::vector<std::string> OtherCandidates(const Observation& o) {
+  std::vector<MemberInfo> others;
+  for (const auto& [name, m] : o.cluster.members) {
+    if (name != o.self) others.push_back(m);
+  }
+  return RankCandidates(others, PromotionRules(o));
+}
+
 // This node told a primary in failsafe mode that nobody could take over: it keeps its word for
 // a TTL, while that primary takes its key back. Before any other rule, an operator's too.
 std::optional<Decision> KeepFailsafePromise(const Observation& o) {
@@ -265,6 +285,14 @@ Decision DecideAsLeader(const Observation& o) {
     return Do({Step::kReleaseLeader}, "holds the leader key but has no data: giving it up");
   }
   if (!inst.running) {
+    if (CrashLooping(o) && !OtherCandidates(o).empty()) {
+      return Do(
+          {Step::kReleaseLeader},
+          fmt::format("postgres went down again {:.0f} s after it last went down (a crash "
+                      "loop): handing the leader key to {} instead of restarting it",
+                      Seconds(*o.memory.primary_crashed_at - *o.memory.primary_crashed_before),
+                      OtherCandidates(o).front()));
+    }
     if (o.memory.primary_down_since && o.now - *o.memory.primary_down_since >
                                            FromSeconds(o.timing.primary_start_timeout_seconds)) {
       return Do({Step::kReleaseLeader},
@@ -324,57 +352,91 @@ Decision DecideAsLeader(const Observation& o) {
   return d;
 }
 
-// Synchronous mode, while the leader's lease runs but its node answers nothing (neither its
-// PostgreSQL nor its agent): a standby its record lists stops replicating from it (detaches), so
-// it confirms nothing more. Once QuorumToPromote() listed standbys have detached the old leader
-// cannot have another commit confirmed, and the furthest of them, holding every confirmed
-// commit, takes the key without waiting for the lease. nullopt: the usual follower rules apply.
+// While the leader's lease runs but its node cannot take a write, a replica that watches it
+// (Observation::WatchesLeader) stops replicating from it (detaches) and publishes its final
+// position; once enough have, the furthest takes the key without waiting for the lease.
+// - Synchronous: a standby the record lists, when the leader's node answers nothing (refused or
+//   silent). Once QuorumToPromote() listed standbys have detached, the old leader cannot have
+//   another commit confirmed, and the furthest of them holds every confirmed commit.
+// - Asynchronous: any replica, only when the leader's node refused both its PostgreSQL port and
+//   its agent's (NodeReach::kProcessesGone): nothing there can take a write, and a new agent
+//   there moves the key to its own lease before it starts a primary, which fails the takeover
+//   (ClusterStore::TakeOverLeader). A majority of the replicas must have seen it and detached,
+//   and every eligible candidate with them: the winner is the one the lease path would pick,
+//   at positions that no longer move, so it loses what waiting would lose and no more.
+// nullopt: the usual follower rules apply.
 std::optional<Decision> DecideEarlyTakeover(const Observation& o, const LeaderKey& leader) {
   const auto& sync = o.cluster.sync;
   const InstanceState& inst = o.instance;
-  if (!sync || sync->leader != leader.name || sync->QuorumToPromote() == 0 ||
-      !sync->Lists(o.self) || !inst.accepting || inst.role != PgRole::kReplica) {
-    return std::nullopt;
-  }
-  if (!o.leader_unreachable) return std::nullopt;  // (re)attached by the follower rules
+  const bool asynchronous = o.Asynchronous();
+  if (!o.WatchesLeader() || !inst.accepting || inst.role != PgRole::kReplica) return std::nullopt;
+  if (!asynchronous && (!sync || sync->QuorumToPromote() == 0)) return std::nullopt;
+  const bool gone = asynchronous ? o.leader_reach == NodeReach::kProcessesGone
+                                 : o.leader_reach != NodeReach::kAnswers;
+  if (!gone) return std::nullopt;  // (re)attached by the follower rules
   if (o.detached_from != leader.name) {
     return Do({Step::kDetach},
-              fmt::format("leader {} unreachable (PostgreSQL and API): detaching from it so it "
-                          "gets no more confirmations",
-                          leader.name));
+              asynchronous
+                  ? fmt::format("leader {}'s node refuses connections to its PostgreSQL and its "
+                                "agent (neither runs): detaching from it to take over early",
+                                leader.name)
+                  : fmt::format("leader {} unreachable (PostgreSQL and API): detaching from it "
+                                "so it gets no more confirmations",
+                                leader.name));
   }
+  // Who may have seen it (every other replica, or the listed standbys) and who detached.
   std::vector<MemberInfo> detached = {DescribeSelf(o)};
+  std::vector<MemberInfo> replicas = {DescribeSelf(o)};
   for (const auto& [name, m] : o.cluster.members) {
-    if (name != o.self && sync->Lists(name) && m.detached_from == leader.name &&
-        m.state == MemberState::kRunning) {
-      detached.push_back(m);
+    if (name == o.self || name == leader.name || (!asynchronous && !sync->Lists(name))) continue;
+    replicas.push_back(m);
+    if (m.detached_from == leader.name && m.state == MemberState::kRunning) detached.push_back(m);
+  }
+  const size_t needed = asynchronous ? replicas.size() / 2 + 1 : sync->QuorumToPromote();
+  if (detached.size() < needed) {
+    return Wait(fmt::format("detached from {}; {} of the {} {} needed to take over early have",
+                            leader.name, detached.size(), needed,
+                            asynchronous ? "replicas" : "synchronous standbys"));
+  }
+  std::string best;
+  if (asynchronous) {
+    const auto ranked = RankCandidates(replicas, PromotionRules(o));
+    if (ranked.empty()) {
+      return Wait(
+          fmt::format("detached from {}; no replica is eligible to take over", leader.name));
     }
+    for (const std::string& name : ranked) {
+      const bool counted = std::any_of(detached.begin(), detached.end(),
+                                       [&](const MemberInfo& m) { return m.name == name; });
+      if (!counted) {
+        return Wait(fmt::format("detached from {}; waiting for candidate {} to detach too",
+                                leader.name, name));
+      }
+    }
+    best = ranked.front();
+  } else {
+    std::sort(detached.begin(), detached.end(), RanksBefore);
+    best = detached.front().name;
   }
-  const size_t quorum = sync->QuorumToPromote();
-  if (detached.size() < quorum) {
+  if (best != o.self) {
     return Wait(
-        fmt::format("detached from unreachable leader {}; {} of the {} synchronous "
-                    "standbys needed to take over early have",
-                    leader.name, detached.size(), quorum));
-  }
-  std::sort(detached.begin(), detached.end(), RanksBefore);
-  const MemberInfo& best = detached.front();
-  if (best.name != o.self) {
-    return Wait(
-        fmt::format("detached from unreachable leader {}; {} is the furthest and takes "
-                    "over",
-                    leader.name, best.name));
+        fmt::format("detached from {}; {} is the furthest and takes over", leader.name, best));
   }
   if (o.tags.nofailover || inst.timeline < LeaderTimelineFloor(o)) {
-    return Wait(fmt::format("detached from unreachable leader {}; this node may not take over",
-                            leader.name));
+    return Wait(fmt::format("detached from {}; this node may not take over", leader.name));
   }
   if (auto backoff = PromotionBackoff(o)) return *backoff;
-  Decision d = Do({Step::kTakeOverLeader, Step::kPromote},
-                  fmt::format("leader {} unreachable and {} synchronous standbys detached: it can "
-                              "confirm no more commits, and this node holds every confirmed one; "
-                              "taking over without waiting for its lease",
-                              leader.name, detached.size()));
+  Decision d =
+      Do({Step::kTakeOverLeader, Step::kPromote},
+         asynchronous
+             ? fmt::format("leader {}'s PostgreSQL and agent are gone and {} replicas detached: "
+                           "this node is the best candidate; taking over without waiting for its "
+                           "lease",
+                           leader.name, detached.size())
+             : fmt::format("leader {} unreachable and {} synchronous standbys detached: it can "
+                           "confirm no more commits, and this node holds every confirmed one; "
+                           "taking over without waiting for its lease",
+                           leader.name, detached.size()));
   PrepareSyncPromotion(o, leader.name, &d);
   return d;
 }
@@ -490,6 +552,15 @@ Decision RankWithoutLeader(const Observation& o) {
   if (auto promise = KeepFailsafePromise(o)) return *promise;
   if (ManualFailoverPending(o)) return DecideManualFailover(o, *o.cluster.failover);
   if (!inst.data_present) return Wait("no leader to clone from");
+  if (!inst.running && CrashLooping(o)) {
+    // Down, so the others do not count it as a candidate (see kCrashLoopWindow).
+    if (auto others = OtherCandidates(o); !others.empty()) {
+      return Wait(
+          fmt::format("no leader; this node's primary is in a crash loop: leaving the key "
+                      "to {}",
+                      others.front()));
+    }
+  }
   if (!inst.running) {
     return Do({Step::kStartReplica}, "no leader: starting read-only to learn this node's position");
   }

@@ -46,7 +46,12 @@ AgentMemory Remember(AgentMemory memory, const Observation& sensed) {
 
   TrackStandbyNames(memory, instance);
   // The restart budget runs only while the agent may act on it (not in maintenance mode).
+  const bool was_down = memory.primary_down_since.has_value();
   Track(memory.primary_down_since, leader && !instance.running && !cluster.paused, now);
+  if (memory.primary_down_since && !was_down) {
+    memory.primary_crashed_before = memory.primary_crashed_at;
+    memory.primary_crashed_at = now;
+  }
   Track(memory.unresponsive_since, leader && instance.unresponsive && !cluster.paused, now);
   // Unreachable etcd says nothing of the key: what only etcd can tell is kept as it was.
   if (sensed.dcs_reachable) {

@@ -22,6 +22,10 @@ struct AgentMemory {
   // While leader and not paused: since when PostgreSQL is down, and since when it does not answer.
   std::optional<TimePoint> primary_down_since;
   std::optional<TimePoint> unresponsive_since;
+  // As leader: when its PostgreSQL last went down (the start of the latest down spell), and
+  // when the spell before that began (a crash loop when they are close: see decide.cc).
+  std::optional<TimePoint> primary_crashed_at;
+  std::optional<TimePoint> primary_crashed_before;
   std::optional<TimePoint> leaderless_since;  // etcd showed no leader from then on
   std::optional<TimePoint> handover_since;    // this node was handed the key by a switchover
   std::optional<TimePoint> leader_since;      // leader and running as a writable primary

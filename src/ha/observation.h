@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "dcs/cluster_store.h"
 #include "ha/memory.h"
+#include "ha/peers.h"
 #include "pg/instance.h"
 
 namespace baton {
@@ -28,15 +29,25 @@ struct Observation {
   InstanceState instance;
   // etcd answered this tick and shows this node holding the leader key.
   bool HoldsKey() const { return dcs_reachable && cluster.leader && cluster.leader->name == self; }
+  // Synchronous mode is off and no /sync record is stored: no commit waits for a standby.
+  bool Asynchronous() const {
+    return ha.synchronous_mode == SyncMode::kOff && cluster.sync_text.empty();
+  }
+  // Another node leads, and this one may take over from it early should its node die, so it
+  // watches that node: as a standby the /sync record lists, or as any member when asynchronous.
+  bool WatchesLeader() const {
+    return dcs_reachable && cluster.leader && cluster.leader->name != self &&
+           (cluster.ListsAsStandby(self) || Asynchronous());
+  }
 
   // The agent's memory across loops.
   TimePoint lease_deadline{};  // local fencing deadline for the leader key
   AgentMemory memory;          // the moments remembered up to this tick (see Remember)
-  // Synchronous mode, as a replica: the leader this node detached from (Instance::Detach), and
-  // whether the leader's node answers at all (its PostgreSQL and its agent's API both refuse
-  // or time out). Checked only while it matters (see Agent).
+  // As a replica that watches the leader (WatchesLeader): the leader this node detached from
+  // (Instance::Detach), and how the leader's node answers (Peers::Reach). Asked only while it
+  // matters, when this replica is not streaming or has detached (see Agent); kAnswers otherwise.
   std::string detached_from;
-  bool leader_unreachable = false;
+  NodeReach leader_reach = NodeReach::kAnswers;
   std::optional<TimePoint> promotion_refused_at;  // when a promotion hook last said no
   // Failsafe mode. As the primary, with etcd unreachable: every member it last saw confirmed
   // that it cannot reach etcd either, which lets it keep running until this time.

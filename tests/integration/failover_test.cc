@@ -109,6 +109,15 @@ TEST_F(FailoverTest, NodeDeathUnderLoadPromotesAReplicaAndTheOldPrimaryRejoinsWi
                 h["unavailable_seconds"].get<double>() > 0;
   }
   EXPECT_TRUE(recorded) << "no failover record in /history";
+  // Its PostgreSQL and its agent both gone (connections refused): nothing there could take a
+  // write, so the best replica took over without waiting for the lease.
+  bool early = false;
+  for (const auto& h : view.history) {
+    early |=
+        h["event"] == "failover" && h["old_leader"] == cluster_->nodes[old].name &&
+        h["reason"].get<std::string>().find("without waiting for its lease") != std::string::npos;
+  }
+  EXPECT_TRUE(early) << "the failover waited for the lease";
 
   // The old primary comes back and follows the new leader after pg_rewind.
   ASSERT_TRUE(cluster_->StartAgent(old).ok());
@@ -154,6 +163,35 @@ TEST_F(FailoverTest, PrimaryThatCannotRestartGivesUpTheKeyAfterPrimaryStartTimeo
   RestartAgent(old);  // with the real binaries again: it rejoins
   Status healthy = cluster_->WaitHealthy(seconds(120));
   ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+}
+
+TEST_F(FailoverTest, APostgresThatCrashesAgainSoonAfterARestartInPlaceHandsTheKeyOver) {
+  const size_t old = Leader();
+  const std::string name = cluster_->nodes[old].name;
+  // The first crash: its agent (alive, so no replica takes over early) restarts it in place.
+  const pid_t first = cluster_->PostmasterPid(old);
+  ASSERT_GT(first, 0);
+  ASSERT_EQ(kill(-first, SIGKILL), 0);
+  // Restarted once it answers queries as a primary (a postmaster still starting may exit).
+  pid_t second = 0;
+  ASSERT_TRUE(PollUntil(seconds(30), [&] {
+    const pid_t now = cluster_->PostmasterPid(old);
+    if (now <= 0 || now == first || QueryOne(Conn(old), "SELECT pg_is_in_recovery()") != "f") {
+      return false;
+    }
+    second = now;
+    return cluster_->PostmasterPid(old) == now;
+  })) << "the agent did not restart its primary in place";
+  EXPECT_EQ(Leader(), old) << "a crash the agent can restart from moved the key";
+  // The second, minutes later at most: a crash loop. The key goes to a replica at once.
+  ASSERT_EQ(kill(-second, SIGKILL), 0);
+  auto leader = NewLeader(old, seconds(60));
+  ASSERT_TRUE(leader.has_value()) << "the key was not handed over";
+  EXPECT_NE(AgentLog(old).find("(a crash loop): handing the leader key to"), std::string::npos);
+  // The old node stays out of the race and follows the new leader.
+  Status healthy = cluster_->WaitHealthy(seconds(120));
+  ASSERT_TRUE(healthy.ok()) << healthy.ToString();
+  EXPECT_NE(Leader(), old);
 }
 
 TEST_F(FailoverTest, FailedRewindFallsBackToReCloneAndKeepsTheOldDataAside) {

@@ -20,7 +20,7 @@ using std::chrono::seconds;
 // Every member answers; nothing is watched. Thread-safe (it keeps nothing).
 class AnsweringPeers final : public Peers {
  public:
-  bool Reachable(const MemberInfo&) override { return true; }
+  NodeReach Reach(const MemberInfo&) override { return NodeReach::kAnswers; }
   void WatchNode(const MemberInfo*, std::function<void()>) override {}
   bool ConfirmFailsafe(const MemberInfo&, const std::string&) override { return false; }
 };

@@ -108,6 +108,96 @@ TEST_F(AgentSimTest, WhenTheLeaderDiesTheMostCaughtUpReplicaTakesOver) {
   EXPECT_EQ(history[1]["old_leader"], nodes_[dead]->config.node_name);
 }
 
+TEST_F(AgentSimTest, WhenTheLeadersProcessesAreGoneTheBestReplicaTakesOverBeforeTheLeaseEnds) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  const size_t ahead = (dead + 1) % 3;
+  const size_t behind = (dead + 2) % 3;
+  nodes_[ahead]->instance.state.lsn = Lsn{0x2000000};
+  nodes_[behind]->instance.state.lsn = Lsn{0x1FFFF00};
+  for (size_t i : {ahead, behind}) nodes_[i]->instance.state.streaming = false;
+  peers_.gone = {nodes_[dead]->config.node_name};  // both its ports refused
+  std::vector<bool> alive = Kill(dead);
+  const TimePoint died = clock_.Now();
+  while (Primaries() == 0 && clock_.Now() - died < seconds(10)) Rounds(1, alive);
+  ASSERT_EQ(Primaries(), 1);
+  EXPECT_LT(clock_.Now() - died, seconds(3)) << "waited for the 10 s lease";
+  EXPECT_EQ(LeaderIndex(), ahead);
+  EXPECT_EQ(nodes_[ahead]->instance.state.role, PgRole::kPrimary);
+  for (size_t i : {ahead, behind}) {
+    const auto& calls = nodes_[i]->instance.calls;
+    EXPECT_NE(std::find(calls.begin(), calls.end(), "detach"), calls.end()) << i;
+  }
+  const auto history = View().history;
+  EXPECT_NE(history.back()["reason"].get<std::string>().find("without waiting for its lease"),
+            std::string::npos)
+      << history.back().dump();
+  // The other replica follows the new leader.
+  Rounds(4, alive);
+  EXPECT_EQ(nodes_[behind]->instance.state.configured_upstream,
+            nodes_[ahead]->config.pg_connect.ToString());
+}
+
+TEST_F(AgentSimTest, ASilentLeaderNodeIsTakenOverOnlyOnceItsLeaseEnds) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  for (size_t i = 0; i < 3; ++i) {
+    nodes_[i]->instance.state.streaming = i == dead;
+    nodes_[i]->instance.state.lsn = nodes_[dead]->instance.state.lsn;  // all caught up
+  }
+  peers_.unreachable = {nodes_[dead]->config.node_name};  // timeouts, no refusal: no proof
+  std::vector<bool> alive = Kill(dead);
+  const TimePoint died = clock_.Now();
+  while (Primaries() == 0 && clock_.Now() - died < seconds(20)) Rounds(1, alive);
+  ASSERT_EQ(Primaries(), 1);
+  EXPECT_GE(clock_.Now() - died, seconds(9)) << "took over a silent node before its lease ended";
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& calls = nodes_[i]->instance.calls;
+    EXPECT_EQ(std::find(calls.begin(), calls.end(), "detach"), calls.end()) << i;
+  }
+}
+
+TEST_F(AgentSimTest, AnEarlyTakeoverWaitsForEveryCandidateToSeeTheLeaderGone) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  const size_t saw = (dead + 1) % 3;
+  const size_t streams = (dead + 2) % 3;  // its WAL receiver still runs: it never asks
+  nodes_[saw]->instance.state.streaming = false;
+  for (size_t i : {saw, streams}) nodes_[i]->instance.state.lsn = nodes_[dead]->instance.state.lsn;
+  peers_.gone = {nodes_[dead]->config.node_name};
+  std::vector<bool> alive = Kill(dead);
+  const TimePoint died = clock_.Now();
+  while (Primaries() == 0 && clock_.Now() - died < seconds(20)) Rounds(1, alive);
+  ASSERT_EQ(Primaries(), 1);
+  EXPECT_GE(clock_.Now() - died, seconds(9)) << "one replica of two is no majority";
+  const auto& calls = nodes_[streams]->instance.calls;
+  EXPECT_EQ(std::find(calls.begin(), calls.end(), "detach"), calls.end());
+}
+
+TEST_F(AgentSimTest, ALeaderWhosePostgresCrashLoopsHandsTheKeyToAReplica) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  auto& inst = nodes_[leader]->instance;
+  for (auto& node : nodes_) node->instance.state.lsn = inst.state.lsn;  // replicas caught up
+  inst.state.running = inst.state.accepting = false;  // the first crash: restarted in place
+  auto tick = nodes_[leader]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, (std::vector<Step>{Step::kRenewLeader, Step::kStartPrimary}));
+  Rounds(20);  // 10 s later it crashes again: a crash loop
+  ASSERT_EQ(LeaderIndex(), leader);
+  inst.state.running = inst.state.accepting = false;
+  tick = nodes_[leader]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kReleaseLeader});
+  EXPECT_NE(tick.decision.reason.find("crash loop"), std::string::npos) << tick.decision.reason;
+  // Another node leads at once (no lease to wait for); the old one stays out and follows.
+  for (int i = 0; i < 10 && (!View().leader || LeaderIndex() == leader); ++i) Rounds(1);
+  ASSERT_TRUE(View().leader.has_value());
+  EXPECT_NE(LeaderIndex(), leader);
+  Rounds(6);
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_NE(LeaderIndex(), leader);
+  EXPECT_EQ(inst.state.role, PgRole::kReplica);
+}
+
 TEST_F(AgentSimTest, AWinnerThatDiesBeforePromotingIsReplacedWhenItsLeaseEnds) {
   Bootstrap();
   const size_t dead = LeaderIndex();

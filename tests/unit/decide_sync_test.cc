@@ -243,14 +243,14 @@ Observation FollowerOfUnreachableLeader() {
   o.cluster.members["node1"] = Member("node1", 1100, MemberRole::kPrimary);
   o.cluster.members["node3"] = Member("node3", 900);
   o.instance.configured_upstream = "127.0.0.1:5432";
-  o.leader_unreachable = true;
+  o.leader_reach = NodeReach::kSilent;
   return o;
 }
 
 TEST(DecideSyncTest, AStandbyOfAnUnreachableLeaderDetachesFirst) {
   Observation o = FollowerOfUnreachableLeader();
   EXPECT_EQ(Decide(o).steps, Steps{Step::kDetach});
-  o.leader_unreachable = false;  // it answers: business as usual
+  o.leader_reach = NodeReach::kAnswers;  // it answers: business as usual
   EXPECT_TRUE(Decide(o).idle());
 }
 
