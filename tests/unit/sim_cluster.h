@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -77,6 +78,20 @@ class SimCluster : public ::testing::Test {
     }
     ADD_FAILURE() << "no leader";
     return 0;
+  }
+
+  // Rounds until some node runs as primary, or `limit` of simulated time went by; how long it
+  // took.
+  Duration RoundsUntilAPrimary(const std::vector<bool>& alive, Duration limit) {
+    const TimePoint from = clock_.Now();
+    while (Primaries() == 0 && clock_.Now() - from < limit) Rounds(1, alive);
+    return clock_.Now() - from;
+  }
+
+  // Whether node `index`'s instance was asked to do `call` ("detach", "promote", ...).
+  bool Called(size_t index, const std::string& call) {
+    const auto& calls = nodes_[index]->instance.calls;
+    return std::find(calls.begin(), calls.end(), call) != calls.end();
   }
 
   void Bootstrap() {
