@@ -192,12 +192,12 @@ Result<bool> ClusterStore::AcquireLeader(const std::optional<std::string>& sync_
                        {KeyValue{.key = prefix_ + kLeader, .value = node_, .lease = lease_}});
 }
 
-Result<bool> ClusterStore::TakeOverLeader(const std::string& old_leader, LeaseId old_lease,
+Result<bool> ClusterStore::TakeOverLeader(const std::string& old_leader, int64_t seen_revision,
                                           const std::string& sync_expected,
                                           const std::map<std::string, std::string>& members) {
   if (lease_ == 0) return FailedPrecondition("no session lease");
   std::vector<TxnCondition> conditions = {
-      TxnCondition::EqualsOnLease(prefix_ + kLeader, old_leader, old_lease),
+      TxnCondition::Unchanged(prefix_ + kLeader, old_leader, seen_revision),
       TxnCondition::Reads(prefix_ + kSync, sync_expected)};
   for (const auto& [name, text] : members) {
     conditions.push_back(TxnCondition::Equals(prefix_ + kMembers + name, text));
@@ -223,6 +223,11 @@ Result<bool> ClusterStore::RenewLeader() {
   auto held = dcs_.Holds(prefix_ + kLeader, node_, lease_);
   if (!held.ok() || *held) return held;
   // Still ours but on an older session's lease (the agent restarted): move it to this one.
+  return dcs_.PutIfValue(prefix_ + kLeader, node_, node_, lease_);
+}
+
+Result<bool> ClusterStore::ReclaimLeader() {
+  if (lease_ == 0) return FailedPrecondition("no session lease");
   return dcs_.PutIfValue(prefix_ + kLeader, node_, node_, lease_);
 }
 

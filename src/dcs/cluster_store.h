@@ -121,11 +121,10 @@ class ClusterStore {
   // only just before it promotes.
   Result<bool> AcquireLeader(const std::optional<std::string>& sync_expected = std::nullopt);
   // The early takeover: moves the key from `old_leader` (whose lease has not ended) to this
-  // node's lease, only while the key still names it on the lease it was seen on (`old_lease`:
-  // an agent restarted there moves the key to its new lease before it starts a primary), /sync
-  // still reads `sync_expected` and each member in `members` (name -> record text) still reads
-  // as counted.
-  Result<bool> TakeOverLeader(const std::string& old_leader, LeaseId old_lease,
+  // node's lease, only while nobody wrote the key since it was seen (at `seen_revision`; the
+  // old leader's node rewrites it before it starts a primary: ReclaimLeader), /sync still reads
+  // `sync_expected` and each member in `members` (name -> record text) still reads as counted.
+  Result<bool> TakeOverLeader(const std::string& old_leader, int64_t seen_revision,
                               const std::string& sync_expected,
                               const std::map<std::string, std::string>& members);
   // The leader's record: replaces /sync only while the leader key names this node and /sync
@@ -136,6 +135,10 @@ class ClusterStore {
   // Keeps the leader key: true while it still names this node (re-attaches it to this session's
   // lease, which also covers an agent restarted within the old lease).
   Result<bool> RenewLeader();
+  // Rewrites the leader key as it is (this node, this session's lease) while it names this
+  // node: done before a primary is started, so that no early takeover that read the key
+  // earlier, while this node's server was down, can succeed afterwards.
+  Result<bool> ReclaimLeader();
   // Deletes the leader key if it names this node.
   Status ReleaseLeader();
   // Replaces /config only if it still reads `expected_text` ("" = absent). false = it changed.

@@ -34,19 +34,19 @@ struct WatchEvent {
 
 using WatchCallback = std::function<void(const WatchEvent&)>;
 
-// One comparison of a transaction: the key holds exactly `value` (and, when `lease` is not 0,
-// is attached to that lease), or does not exist.
+// One comparison of a transaction: the key holds exactly `value` (and, when `mod_revision` is
+// not 0, was last written at that revision: nobody wrote it since), or does not exist.
 struct TxnCondition {
   std::string key;
-  bool absent = false;  // true: the key must not exist (`value` and `lease` are ignored)
+  bool absent = false;  // true: the key must not exist (`value`, `mod_revision` are ignored)
   std::string value;
-  LeaseId lease = 0;
+  int64_t mod_revision = 0;
 
   static TxnCondition Equals(std::string key, std::string value) {
     return {std::move(key), false, std::move(value)};
   }
-  static TxnCondition EqualsOnLease(std::string key, std::string value, LeaseId lease) {
-    return {std::move(key), false, std::move(value), lease};
+  static TxnCondition Unchanged(std::string key, std::string value, int64_t mod_revision) {
+    return {std::move(key), false, std::move(value), mod_revision};
   }
   static TxnCondition Absent(std::string key) { return {std::move(key), true, ""}; }
   // Absent when `value` is empty (a key baton never stores empty), else Equals.

@@ -273,7 +273,13 @@ Result<bool> EtcdDcs::Transact(const std::vector<TxnCondition>& conditions,
   for (const TxnCondition& condition : conditions) {
     if (!condition.absent) {
       AddValueEquals(&txn, condition.key, condition.value);
-      if (condition.lease != 0) AddLeaseEquals(&txn, condition.key, condition.lease);
+      if (condition.mod_revision != 0) {
+        pb::Compare* compare = txn.add_compare();
+        compare->set_key(condition.key);
+        compare->set_target(pb::Compare::MOD);
+        compare->set_result(pb::Compare::EQUAL);
+        compare->set_mod_revision(condition.mod_revision);
+      }
       continue;
     }
     pb::Compare* compare = txn.add_compare();

@@ -148,7 +148,8 @@ Result<bool> MemoryDcs::Transact(const std::vector<TxnCondition>& conditions,
       const bool holds = condition.absent
                              ? it == keys_.end()
                              : it != keys_.end() && it->second.value == condition.value &&
-                                   (condition.lease == 0 || it->second.lease == condition.lease);
+                                   (condition.mod_revision == 0 ||
+                                    it->second.mod_revision == condition.mod_revision);
       if (!holds) return false;
     }
     for (const KeyValue& kv : puts) {  // all or nothing, as in etcd

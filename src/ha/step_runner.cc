@@ -155,7 +155,7 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
           detached[name] = observed.cluster.member_texts.at(name);
         }
       }
-      if (Status s = Won(store_.TakeOverLeader(old_leader, old_leader_key.lease,
+      if (Status s = Won(store_.TakeOverLeader(old_leader, old_leader_key.mod_revision,
                                                observed.cluster.sync_text, detached),
                          "the leader key, /sync or a detached standby changed meanwhile");
           !s.ok()) {
@@ -202,6 +202,11 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
       return Clone(*decision.upstream, MemberState::kCloning);
     case Step::kStartPrimary: {
       if (Status s = LeaseValid(); !s.ok()) return s;
+      // A replica that saw this server down may be taking over early: one of the two fails.
+      if (Status s = Won(store_.ReclaimLeader(), "the leader key no longer names this node");
+          !s.ok()) {
+        return s;
+      }
       Status started = instance_.Start(PgRole::kPrimary, std::nullopt);
       // Crash recovery can outlast the lease; no renewal happened meanwhile.
       if (Status s = LeaseValid(); !s.ok()) {

@@ -129,7 +129,7 @@ TEST(ClusterStoreTest, AHandOverHappensOnlyIfTheRequestWasNotCancelledMeanwhile)
   EXPECT_FALSE(*b.CancelSwitchover(again));
 }
 
-TEST(ClusterStoreTest, AnEarlyTakeoverFailsOnceARestartedLeaderMovedTheKeyToItsNewLease) {
+TEST(ClusterStoreTest, AnEarlyTakeoverFailsOnceTheOldLeadersNodeRewroteTheKey) {
   SimulatedClock clock;
   MemoryDcs dcs(clock);
   ClusterStore leader(dcs, "c", "a", 10, clock);
@@ -138,18 +138,32 @@ TEST(ClusterStoreTest, AnEarlyTakeoverFailsOnceARestartedLeaderMovedTheKeyToItsN
   ASSERT_TRUE(*leader.AcquireLeader());
   const ClusterView seen = *b.Load();
   // a's agent dies and a new one starts on a: it renews the key onto its own session lease
-  // (as it does before it starts PostgreSQL as primary), after b looked.
+  // (before it starts PostgreSQL as primary it also rewrites it), after b looked.
   ClusterStore restarted(dcs, "c", "a", 10, clock);
   ASSERT_TRUE(restarted.RefreshSession().ok());
   ASSERT_TRUE(*restarted.RenewLeader());
-  EXPECT_FALSE(*b.TakeOverLeader("a", seen.leader->lease, seen.sync_text, {}));
+  EXPECT_FALSE(*b.TakeOverLeader("a", seen.leader->mod_revision, seen.sync_text, {}));
   EXPECT_EQ(b.Load()->leader->lease, restarted.lease());
   // Seen as it is now, the key moves.
   const ClusterView again = *b.Load();
-  EXPECT_TRUE(*b.TakeOverLeader("a", again.leader->lease, again.sync_text, {}));
+  EXPECT_TRUE(*b.TakeOverLeader("a", again.leader->mod_revision, again.sync_text, {}));
   EXPECT_EQ(b.Load()->leader->name, "b");
   // The restarted agent's next renewal finds the key gone: it starts no primary.
   EXPECT_FALSE(*restarted.RenewLeader());
+  EXPECT_FALSE(*restarted.ReclaimLeader());
+
+  // b's agent, alive, restarts its server in place: it rewrites the key first (same lease), so
+  // a takeover that read the key before fails too. A plain renewal writes nothing.
+  ClusterStore c(dcs, "c", "c", 10, clock);
+  ASSERT_TRUE(c.RefreshSession().ok());
+  const ClusterView before_restart = *c.Load();
+  ASSERT_TRUE(*b.RenewLeader());
+  ASSERT_TRUE(*b.ReclaimLeader());
+  EXPECT_EQ(c.Load()->leader->lease, b.lease());
+  EXPECT_FALSE(*c.TakeOverLeader("b", before_restart.leader->mod_revision, "", {}));
+  const ClusterView after_restart = *c.Load();
+  ASSERT_TRUE(*b.RenewLeader());
+  EXPECT_TRUE(*c.TakeOverLeader("b", after_restart.leader->mod_revision, "", {}));
 }
 
 TEST(ClusterStoreTest, AnEarlyTakeoverNeedsTheKeyTheRecordAndTheDetachedStandbysAsCounted) {
@@ -169,13 +183,13 @@ TEST(ClusterStoreTest, AnEarlyTakeoverNeedsTheKeyTheRecordAndTheDetachedStandbys
   // c reattaches (and says so) before b's transaction: b must not count it any more.
   detached.detached_from.clear();
   ASSERT_TRUE(c.PublishMember(detached).ok());
-  EXPECT_FALSE(*b.TakeOverLeader("a", seen.leader->lease, seen.sync_text,
+  EXPECT_FALSE(*b.TakeOverLeader("a", seen.leader->mod_revision, seen.sync_text,
                                  {{"c", seen.member_texts.at("c")}}));
   const ClusterView again = *b.Load();
   EXPECT_EQ(again.leader->name, "a");
   // As counted: the key moves to b's lease, and /sync stays as the old leader left it (true
   // until b promotes; then b writes its own).
-  EXPECT_TRUE(*b.TakeOverLeader("a", again.leader->lease, again.sync_text,
+  EXPECT_TRUE(*b.TakeOverLeader("a", again.leader->mod_revision, again.sync_text,
                                 {{"c", again.member_texts.at("c")}}));
   const ClusterView after = *b.Load();
   EXPECT_EQ(after.leader->name, "b");
