@@ -1,8 +1,10 @@
 // ProbeTcp: how host:port answers a TCP connection within a timeout, the cheapest question
-// that tells a live listening server (connected) from a port nothing listens on (refused: the
-// node's kernel answered with a reset, so the node is up and no process holds the port) and
-// from silence (no answer in time: a frozen or unreachable host, or a full backlog). It sends
-// no data. TcpConnects asks only whether it connected. Thread-safe.
+// that tells a live listening server (connected) from a port nothing listens on (refused: a
+// TCP reset, as the node's kernel sends when no process holds the port) and from silence (no
+// answer in time: a frozen or unreachable host, or a full backlog). A refusal that came as an
+// ICMP error (a filter's REJECT, not the host's TCP stack) counts as silence: it proves nothing
+// about the processes. A filter that rejects with a forged TCP reset cannot be told apart. It
+// sends no data. TcpConnects asks only whether it connected. Thread-safe.
 #pragma once
 
 #include <string>
