@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <sstream>
 
 namespace baton {
 
@@ -20,16 +19,9 @@ std::variant<Connected, int> Connect(const ClusterTarget& target) {
     if (cluster.empty()) cluster = config->cluster_name;
   }
   if (!target.etcd.empty()) {
-    endpoints.clear();
-    std::stringstream list(target.etcd);
-    std::string item;
-    while (std::getline(list, item, ',')) {
-      auto parsed = HostPort::ParseUrl(item);
-      if (!parsed.ok()) {
-        std::cerr << "--etcd: " << parsed.status().message() << "\n";
-        return kExitBadInput;
-      }
-      endpoints.push_back(parsed->ToString());
+    if (Status s = ParseEtcdEndpoints(target.etcd, &endpoints); !s.ok()) {
+      std::cerr << "--etcd: " << s.message() << "\n";
+      return kExitBadInput;
     }
   }
   if (endpoints.empty() || cluster.empty()) {

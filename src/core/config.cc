@@ -182,19 +182,6 @@ Status ParseHostPort(const std::string& raw, HostPort* out) {
   return Status::Ok();
 }
 
-Status ParseEndpoints(const std::string& raw, std::vector<std::string>* out) {
-  out->clear();
-  std::stringstream stream(raw);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    auto parsed = HostPort::ParseUrl(item);
-    if (!parsed.ok()) return parsed.status();
-    out->push_back(parsed->ToString());
-  }
-  if (out->empty()) return InvalidArgument("must list at least one host:port");
-  return Status::Ok();
-}
-
 const std::vector<Field>& Schema() {
   static const std::vector<Field> fields = {
       {"cluster.name", "", true, "Cluster name; keys live under /baton/<name>/ in etcd.",
@@ -202,7 +189,7 @@ const std::vector<Field>& Schema() {
       {"node.name", "", true, "This node's name, unique in the cluster.",
        [](Config& c, const std::string& v) { return ParseName(v, &c.node_name); }},
       {"etcd.endpoints", "", true, "etcd client endpoints, host:port (a YAML list or a,b,c).",
-       [](Config& c, const std::string& v) { return ParseEndpoints(v, &c.etcd_endpoints); }},
+       [](Config& c, const std::string& v) { return ParseEtcdEndpoints(v, &c.etcd_endpoints); }},
       {"postgresql.data_dir", "", true, "PostgreSQL data directory (absolute path).",
        [](Config& c, const std::string& v) { return ParseAbsolutePath(v, &c.data_dir); }},
       {"postgresql.bin_dir", "/usr/lib/postgresql/15/bin", false,
@@ -301,6 +288,9 @@ const std::vector<Field>& Schema() {
       {"ha.failsafe_mode", "false", false,
        "Keep the primary running through an etcd outage while every member confirms it.",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.ha.failsafe_mode); }},
+      {"ha.early_takeover", "true", false,
+       "Asynchronous mode: take over at once from a leader whose node refuses both its ports.",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.ha.early_takeover); }},
       {"router.read_write", "", false,
        "host:port the router's read-write port listens on (to the leader); sets up a router.",
        [](Config& c, const std::string& v) { return ParseHostPort(v, &c.router.read_write); }},
@@ -407,6 +397,23 @@ Status CheckPgBouncer(PgBouncerSettings& p) {
 }
 
 }  // namespace
+
+Status ParseEtcdEndpoints(const std::string& raw, std::vector<std::string>* out) {
+  out->clear();
+  std::stringstream stream(raw);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (item.rfind("https://", 0) == 0) {
+      return InvalidArgument(
+          fmt::format("'{}': TLS to etcd is not supported (give host:port)", item));
+    }
+    auto parsed = HostPort::ParseUrl(item);
+    if (!parsed.ok()) return parsed.status();
+    out->push_back(parsed->ToString());
+  }
+  if (out->empty()) return InvalidArgument("must list at least one host:port");
+  return Status::Ok();
+}
 
 std::vector<ConfigKeyInfo> ConfigKeys() {
   std::vector<ConfigKeyInfo> keys;

@@ -25,6 +25,10 @@ struct HostPort {
   static Result<HostPort> ParseUrl(const std::string& url);
 };
 
+// A comma-separated list of etcd endpoints ("host:port" or "http://host:port") as host:port
+// each; InvalidArgument for an empty list, a bad item or https:// (TLS to etcd is not supported).
+Status ParseEtcdEndpoints(const std::string& raw, std::vector<std::string>* out);
+
 struct Credentials {
   std::string username;
   std::string password;
@@ -76,6 +80,10 @@ struct HaPolicy {
   // With etcd unreachable from every member, the primary keeps running while every member
   // answers that it sees no other leader (docs/safety.md#failsafe-mode).
   bool failsafe_mode = false;
+  // Asynchronous mode: replicas take over at once from a leader whose node refuses connections
+  // to both its PostgreSQL and its agent (docs/safety.md#early-takeover-in-asynchronous-mode).
+  // Off where a firewall may answer those ports with forged TCP resets.
+  bool early_takeover = true;
 };
 
 struct Tags {

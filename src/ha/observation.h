@@ -34,10 +34,11 @@ struct Observation {
     return ha.synchronous_mode == SyncMode::kOff && cluster.sync_text.empty();
   }
   // Another node leads, and this one may take over from it early should its node die, so it
-  // watches that node: as a standby the /sync record lists, or as any member when asynchronous.
+  // watches that node: as a standby the /sync record lists, or as any member when asynchronous
+  // (with ha.early_takeover on).
   bool WatchesLeader() const {
     return dcs_reachable && cluster.leader && cluster.leader->name != self &&
-           (cluster.ListsAsStandby(self) || Asynchronous());
+           (cluster.ListsAsStandby(self) || (Asynchronous() && ha.early_takeover));
   }
 
   // The agent's memory across loops.
