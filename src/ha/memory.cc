@@ -46,12 +46,17 @@ AgentMemory Remember(AgentMemory memory, const Observation& sensed) {
 
   TrackStandbyNames(memory, instance);
   // The restart budget runs only while the agent may act on it (not in maintenance mode).
-  const bool was_down = memory.primary_down_since.has_value();
   Track(memory.primary_down_since, leader && !instance.running && !cluster.paused, now);
-  if (memory.primary_down_since && !was_down) {
+  // A crash: the server this node ran as leader stopped without a clean shutdown. While etcd
+  // is unreachable the node counts as the leader it last was.
+  const bool paused = sensed.dcs_reachable && cluster.paused;
+  const bool crashed = memory.primary_running && !instance.running && !instance.clean_shutdown;
+  if (crashed && !paused) {
     memory.primary_crashed_before = memory.primary_crashed_at;
     memory.primary_crashed_at = now;
   }
+  memory.primary_running =
+      instance.running && (sensed.dcs_reachable ? leader : memory.primary_running);
   Track(memory.unresponsive_since, leader && instance.unresponsive && !cluster.paused, now);
   // Unreachable etcd says nothing of the key: what only etcd can tell is kept as it was.
   if (sensed.dcs_reachable) {

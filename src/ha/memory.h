@@ -22,8 +22,11 @@ struct AgentMemory {
   // While leader and not paused: since when PostgreSQL is down, and since when it does not answer.
   std::optional<TimePoint> primary_down_since;
   std::optional<TimePoint> unresponsive_since;
-  // As leader: when its PostgreSQL last went down (the start of the latest down spell), and
-  // when the spell before that began (a crash loop when they are close: see decide.cc).
+  // As leader: whether its PostgreSQL ran at the last tick, when it last crashed (stopped
+  // running without a clean shutdown, outside maintenance mode), and when it crashed before
+  // that (a crash loop when the two are close: see decide.cc). Kept in memory only: a new
+  // agent starts with none.
+  bool primary_running = false;
   std::optional<TimePoint> primary_crashed_at;
   std::optional<TimePoint> primary_crashed_before;
   std::optional<TimePoint> leaderless_since;  // etcd showed no leader from then on

@@ -40,6 +40,49 @@ TEST(MemoryTest, PrimaryDownSinceIsTheFirstTickThatSawItDownAndEndsWhenItIsBack)
   EXPECT_FALSE(memory.primary_down_since.has_value());
 }
 
+TEST(MemoryTest, ACrashIsTheLeadersServerStoppingUncleanlyAndEtcdBlipsDoNotMakeMore) {
+  AgentMemory memory = Remember({}, Sensed(kStart));
+  EXPECT_TRUE(memory.primary_running);
+  Observation down = Sensed(kStart + seconds(1));
+  down.instance.running = down.instance.accepting = false;
+  memory = Remember(memory, down);
+  EXPECT_EQ(memory.primary_crashed_at, kStart + seconds(1));
+  EXPECT_FALSE(memory.primary_crashed_before.has_value());
+  // Still down, with etcd unreachable and back: the same crash, not a second one.
+  Observation blind = down;
+  blind.now = kStart + seconds(2);
+  blind.dcs_reachable = false;
+  memory = Remember(memory, blind);
+  down.now = kStart + seconds(3);
+  memory = Remember(memory, down);
+  EXPECT_EQ(memory.primary_crashed_at, kStart + seconds(1));
+  EXPECT_FALSE(memory.primary_crashed_before.has_value());
+  // Restarted, then an etcd blip while it runs: no crash either.
+  memory = Remember(memory, Sensed(kStart + seconds(4)));
+  blind = Sensed(kStart + seconds(5));
+  blind.dcs_reachable = false;
+  memory = Remember(memory, blind);
+  memory = Remember(memory, Sensed(kStart + seconds(6)));
+  EXPECT_FALSE(memory.primary_crashed_before.has_value());
+  // A clean shutdown (a switchover's) is no crash; a second unclean stop is.
+  Observation clean = down;
+  clean.now = kStart + seconds(7);
+  clean.instance.clean_shutdown = true;
+  EXPECT_EQ(Remember(memory, clean).primary_crashed_at, kStart + seconds(1));
+  down.now = kStart + seconds(7);
+  memory = Remember(memory, down);
+  EXPECT_EQ(memory.primary_crashed_at, kStart + seconds(7));
+  EXPECT_EQ(memory.primary_crashed_before, kStart + seconds(1));
+}
+
+TEST(MemoryTest, AReplicasServerStoppingIsNoCrashOfAPrimary) {
+  AgentMemory memory = Remember({}, Sensed(kStart, "node2"));
+  Observation down = Sensed(kStart + seconds(1), "node2");
+  down.instance.running = down.instance.accepting = false;
+  memory = Remember(memory, down);
+  EXPECT_FALSE(memory.primary_crashed_at.has_value());
+}
+
 TEST(MemoryTest, InMaintenanceModeTheRestartBudgetDoesNotRun) {
   Observation down = Sensed(kStart);
   down.instance.running = down.instance.accepting = false;
