@@ -196,6 +196,7 @@ Result<bool> ClusterStore::TakeOverLeader(const std::string& old_leader, int64_t
                                           const std::string& sync_expected,
                                           const std::map<std::string, std::string>& members) {
   if (lease_ == 0) return FailedPrecondition("no session lease");
+  if (seen_revision == 0) return InvalidArgument("the leader key's revision as seen is unknown");
   std::vector<TxnCondition> conditions = {
       TxnCondition::Unchanged(prefix_ + kLeader, old_leader, seen_revision),
       TxnCondition::Reads(prefix_ + kSync, sync_expected)};

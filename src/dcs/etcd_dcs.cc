@@ -83,6 +83,14 @@ void AddValueEquals(pb::TxnRequest* txn, const std::string& key, const std::stri
   compare->set_value(value);
 }
 
+void AddRevisionEquals(pb::TxnRequest* txn, const std::string& key, int64_t mod_revision) {
+  pb::Compare* compare = txn->add_compare();
+  compare->set_key(key);
+  compare->set_target(pb::Compare::MOD);
+  compare->set_result(pb::Compare::EQUAL);
+  compare->set_mod_revision(mod_revision);
+}
+
 void AddLeaseEquals(pb::TxnRequest* txn, const std::string& key, LeaseId lease) {
   pb::Compare* compare = txn->add_compare();
   compare->set_key(key);
@@ -274,11 +282,7 @@ Result<bool> EtcdDcs::Transact(const std::vector<TxnCondition>& conditions,
     if (!condition.absent) {
       AddValueEquals(&txn, condition.key, condition.value);
       if (condition.mod_revision != 0) {
-        pb::Compare* compare = txn.add_compare();
-        compare->set_key(condition.key);
-        compare->set_target(pb::Compare::MOD);
-        compare->set_result(pb::Compare::EQUAL);
-        compare->set_mod_revision(condition.mod_revision);
+        AddRevisionEquals(&txn, condition.key, condition.mod_revision);
       }
       continue;
     }

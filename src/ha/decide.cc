@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "ha/candidate.h"
 #include "ha/switchover.h"
@@ -166,15 +167,32 @@ PromotionContext PromotionRules(const Observation& o) {
   return context;
 }
 
-// A leader whose PostgreSQL went down twice within this window is in a crash loop: it hands
-// the key over rather than restarting it again, and stays out of the next race for as long.
+// A leader whose PostgreSQL went down restarts it in place, which loses nothing (crash
+// recovery replays every acknowledged commit), unless handing the key over loses nothing
+// either or restarting does not help:
+// - synchronous mode, with a record: a standby that holds every acknowledged commit takes over
+//   sooner than crash recovery brings this server back;
+// - a crash loop: it went down twice within kCrashLoopWindow.
+// Then it releases the key when another member is eligible, and for kCrashLoopWindow after the
+// crash stays out of leader races while another member may go. nullopt: restart in place.
 constexpr Duration kCrashLoopWindow = std::chrono::minutes(5);
 
-bool CrashLooping(const Observation& o) {
+std::optional<std::string> HandOverAfterCrash(const Observation& o) {
   const auto& m = o.memory;
-  return m.primary_crashed_at && m.primary_crashed_before &&
-         *m.primary_crashed_at - *m.primary_crashed_before < kCrashLoopWindow &&
-         o.now - *m.primary_crashed_at < kCrashLoopWindow;
+  if (!m.primary_crashed_at || o.now - *m.primary_crashed_at >= kCrashLoopWindow) {
+    return std::nullopt;
+  }
+  if (m.primary_crashed_before &&
+      *m.primary_crashed_at - *m.primary_crashed_before < kCrashLoopWindow) {
+    return fmt::format("postgres went down again {:.0f} s after it last went down (a crash loop)",
+                       Seconds(*m.primary_crashed_at - *m.primary_crashed_before));
+  }
+  if (o.cluster.sync && o.cluster.sync->QuorumToPromote() > 0) {
+    return std::string(
+        "postgres went down, and in synchronous mode a standby holding every acknowledged "
+        "commit takes over sooner than crash recovery");
+  }
+  return std::nullopt;
 }
 
 // The other members that could take over now, best first.
@@ -285,13 +303,16 @@ Decision DecideAsLeader(const Observation& o) {
     return Do({Step::kReleaseLeader}, "holds the leader key but has no data: giving it up");
   }
   if (!inst.running) {
-    if (CrashLooping(o) && !OtherCandidates(o).empty()) {
-      return Do(
-          {Step::kReleaseLeader},
-          fmt::format("postgres went down again {:.0f} s after it last went down (a crash "
-                      "loop): handing the leader key to {} instead of restarting it",
-                      Seconds(*o.memory.primary_crashed_at - *o.memory.primary_crashed_before),
-                      OtherCandidates(o).front()));
+    // Only for a crash that began this down spell (not a clean stop after an earlier crash).
+    const auto& m = o.memory;
+    const bool crashed_now = m.primary_down_since && m.primary_crashed_at &&
+                             *m.primary_crashed_at >= *m.primary_down_since;
+    const auto hand_over = crashed_now ? HandOverAfterCrash(o) : std::nullopt;
+    if (const auto others = OtherCandidates(o); hand_over && !others.empty()) {
+      return Do({Step::kReleaseLeader},
+                fmt::format("{}: handing the leader key over instead of restarting it ({} is "
+                            "the best candidate now)",
+                            *hand_over, others.front()));
     }
     if (o.memory.primary_down_since && o.now - *o.memory.primary_down_since >
                                            FromSeconds(o.timing.primary_start_timeout_seconds)) {
@@ -354,91 +375,129 @@ Decision DecideAsLeader(const Observation& o) {
 
 // While the leader's lease runs but its node cannot take a write, a replica that watches it
 // (Observation::WatchesLeader) stops replicating from it (detaches) and publishes its final
-// position; once enough have, the furthest takes the key without waiting for the lease.
-// - Synchronous: a standby the record lists, when the leader's node answers nothing (refused or
-//   silent). Once QuorumToPromote() listed standbys have detached, the old leader cannot have
-//   another commit confirmed, and the furthest of them holds every confirmed commit.
-// - Asynchronous: any replica, only when the leader's node refused both its PostgreSQL port and
-//   its agent's (NodeReach::kProcessesGone): nothing there can take a write, and a new agent
-//   there moves the key to its own lease before it starts a primary, which fails the takeover
-//   (ClusterStore::TakeOverLeader). A majority of the replicas must have seen it and detached,
-//   and every eligible candidate with them: the winner is the one the lease path would pick,
-//   at positions that no longer move, so it loses what waiting would lose and no more.
-// nullopt: the usual follower rules apply.
-std::optional<Decision> DecideEarlyTakeover(const Observation& o, const LeaderKey& leader) {
-  const auto& sync = o.cluster.sync;
-  const InstanceState& inst = o.instance;
-  const bool asynchronous = o.Asynchronous();
-  if (!o.WatchesLeader() || !inst.accepting || inst.role != PgRole::kReplica) return std::nullopt;
-  if (!asynchronous && (!sync || sync->QuorumToPromote() == 0)) return std::nullopt;
-  const bool gone = asynchronous ? o.leader_reach == NodeReach::kProcessesGone
-                                 : o.leader_reach != NodeReach::kAnswers;
-  if (!gone) return std::nullopt;  // (re)attached by the follower rules
-  if (o.detached_from != leader.name) {
-    return Do({Step::kDetach},
-              asynchronous
-                  ? fmt::format("leader {}'s node refuses connections to its PostgreSQL and its "
-                                "agent (neither runs): detaching from it to take over early",
-                                leader.name)
-                  : fmt::format("leader {} unreachable (PostgreSQL and API): detaching from it "
-                                "so it gets no more confirmations",
-                                leader.name));
-  }
-  // Who may have seen it (every other replica, or the listed standbys) and who detached.
-  std::vector<MemberInfo> detached = {DescribeSelf(o)};
-  std::vector<MemberInfo> replicas = {DescribeSelf(o)};
+// position; once enough have, the best takes the key without waiting for the lease, by a
+// transaction that fails if the key was written since it was read (ClusterStore::
+// TakeOverLeader; the old node rewrites it before its server becomes writable). Two rules:
+// DecideSyncTakeover and DecideAsyncTakeover. nullopt: the usual follower rules apply.
+
+// The members other than `leader` that count for an early takeover (for `counts`), this node's
+// own record as it is now included, and those of them that detached from `leader`.
+struct Detachments {
+  std::vector<MemberInfo> counted;
+  std::vector<MemberInfo> detached;
+};
+Detachments CountDetachments(const Observation& o, const std::string& leader,
+                             const std::function<bool(const std::string&)>& counts) {
+  Detachments d;
+  d.counted.push_back(DescribeSelf(o));
+  d.detached.push_back(d.counted.back());
   for (const auto& [name, m] : o.cluster.members) {
-    if (name == o.self || name == leader.name || (!asynchronous && !sync->Lists(name))) continue;
-    replicas.push_back(m);
-    if (m.detached_from == leader.name && m.state == MemberState::kRunning) detached.push_back(m);
+    if (name == o.self || name == leader || !counts(name)) continue;
+    d.counted.push_back(m);
+    if (m.detached_from == leader && m.state == MemberState::kRunning) d.detached.push_back(m);
   }
-  const size_t needed = asynchronous ? replicas.size() / 2 + 1 : sync->QuorumToPromote();
-  if (detached.size() < needed) {
-    return Wait(fmt::format("detached from {}; {} of the {} {} needed to take over early have",
-                            leader.name, detached.size(), needed,
-                            asynchronous ? "replicas" : "synchronous standbys"));
-  }
-  std::string best;
-  if (asynchronous) {
-    const auto ranked = RankCandidates(replicas, PromotionRules(o));
-    if (ranked.empty()) {
-      return Wait(
-          fmt::format("detached from {}; no replica is eligible to take over", leader.name));
-    }
-    for (const std::string& name : ranked) {
-      const bool counted = std::any_of(detached.begin(), detached.end(),
-                                       [&](const MemberInfo& m) { return m.name == name; });
-      if (!counted) {
-        return Wait(fmt::format("detached from {}; waiting for candidate {} to detach too",
-                                leader.name, name));
-      }
-    }
-    best = ranked.front();
-  } else {
-    std::sort(detached.begin(), detached.end(), RanksBefore);
-    best = detached.front().name;
-  }
-  if (best != o.self) {
-    return Wait(
-        fmt::format("detached from {}; {} is the furthest and takes over", leader.name, best));
-  }
-  if (o.tags.nofailover || inst.timeline < LeaderTimelineFloor(o)) {
+  return d;
+}
+
+bool Detached(const Detachments& d, const std::string& name) {
+  return std::any_of(d.detached.begin(), d.detached.end(),
+                     [&](const MemberInfo& m) { return m.name == name; });
+}
+
+// The last checks before this node, the chosen one, takes the key over.
+Decision TakeOver(const Observation& o, const LeaderKey& leader, std::string reason) {
+  if (o.tags.nofailover || o.instance.timeline < LeaderTimelineFloor(o)) {
     return Wait(fmt::format("detached from {}; this node may not take over", leader.name));
   }
   if (auto backoff = PromotionBackoff(o)) return *backoff;
-  Decision d =
-      Do({Step::kTakeOverLeader, Step::kPromote},
-         asynchronous
-             ? fmt::format("leader {}'s PostgreSQL and agent are gone and {} replicas detached: "
-                           "this node is the best candidate; taking over without waiting for its "
-                           "lease",
-                           leader.name, detached.size())
-             : fmt::format("leader {} unreachable and {} synchronous standbys detached: it can "
-                           "confirm no more commits, and this node holds every confirmed one; "
-                           "taking over without waiting for its lease",
-                           leader.name, detached.size()));
+  Decision d = Do({Step::kTakeOverLeader, Step::kPromote}, std::move(reason));
   PrepareSyncPromotion(o, leader.name, &d);
   return d;
+}
+
+// Synchronous mode: a standby the record lists detaches when the leader's node answers
+// nothing (refused or silent). Once QuorumToPromote() listed standbys have detached, the old
+// leader cannot have another commit confirmed, and the furthest of them holds every confirmed
+// commit.
+std::optional<Decision> DecideSyncTakeover(const Observation& o, const LeaderKey& leader) {
+  const auto& sync = o.cluster.sync;
+  if (!sync || sync->QuorumToPromote() == 0) return std::nullopt;
+  if (o.leader_reach == NodeReach::kAnswers) return std::nullopt;  // (re)attached as usual
+  if (o.detached_from != leader.name) {
+    return Do({Step::kDetach},
+              fmt::format("leader {} unreachable (PostgreSQL and API): detaching from it so it "
+                          "gets no more confirmations",
+                          leader.name));
+  }
+  Detachments d =
+      CountDetachments(o, leader.name, [&](const std::string& name) { return sync->Lists(name); });
+  const size_t quorum = sync->QuorumToPromote();
+  if (d.detached.size() < quorum) {
+    return Wait(
+        fmt::format("detached from unreachable leader {}; {} of the {} synchronous standbys "
+                    "needed to take over early have",
+                    leader.name, d.detached.size(), quorum));
+  }
+  std::sort(d.detached.begin(), d.detached.end(), RanksBefore);
+  if (d.detached.front().name != o.self) {
+    return Wait(
+        fmt::format("detached from unreachable leader {}; {} is the furthest and takes "
+                    "over",
+                    leader.name, d.detached.front().name));
+  }
+  return TakeOver(o, leader,
+                  fmt::format("leader {} unreachable and {} synchronous standbys detached: it can "
+                              "confirm no more commits, and this node holds every confirmed one; "
+                              "taking over without waiting for its lease",
+                              leader.name, d.detached.size()));
+}
+
+// Asynchronous mode (with ha.early_takeover): any replica detaches, only when the leader's node
+// refused both its PostgreSQL port and its agent's with TCP resets (NodeReach::kProcessesGone):
+// nothing there can take a write. A majority of the replicas must have detached, and every
+// running one, so that the winner is the one the lease path would pick now, at positions that
+// no longer move: it loses what waiting would lose and no more.
+std::optional<Decision> DecideAsyncTakeover(const Observation& o, const LeaderKey& leader) {
+  if (o.leader_reach != NodeReach::kProcessesGone) return std::nullopt;
+  if (o.detached_from != leader.name) {
+    return Do({Step::kDetach},
+              fmt::format("leader {}'s node refuses connections to its PostgreSQL and its agent "
+                          "(neither runs): detaching from it to take over early",
+                          leader.name));
+  }
+  Detachments d = CountDetachments(o, leader.name, [](const std::string&) { return true; });
+  const size_t majority = d.counted.size() / 2 + 1;
+  if (d.detached.size() < majority) {
+    return Wait(
+        fmt::format("detached from {}; {} of the {} replicas needed to take over early "
+                    "have",
+                    leader.name, d.detached.size(), majority));
+  }
+  for (const MemberInfo& m : d.counted) {
+    if (m.state == MemberState::kRunning && !Detached(d, m.name)) {
+      return Wait(
+          fmt::format("detached from {}; waiting for {} to detach too", leader.name, m.name));
+    }
+  }
+  const auto ranked = RankCandidates(d.counted, PromotionRules(o));
+  if (ranked.empty()) {
+    return Wait(fmt::format("detached from {}; no replica is eligible to take over", leader.name));
+  }
+  if (ranked.front() != o.self) {
+    return Wait(fmt::format("detached from {}; {} is the best candidate and takes over",
+                            leader.name, ranked.front()));
+  }
+  return TakeOver(o, leader,
+                  fmt::format("leader {}'s PostgreSQL and agent are gone and {} replicas "
+                              "detached: this node is the best candidate; taking over without "
+                              "waiting for its lease",
+                              leader.name, d.detached.size()));
+}
+
+std::optional<Decision> DecideEarlyTakeover(const Observation& o, const LeaderKey& leader) {
+  const InstanceState& inst = o.instance;
+  if (!o.WatchesLeader() || !inst.accepting || inst.role != PgRole::kReplica) return std::nullopt;
+  return o.Asynchronous() ? DecideAsyncTakeover(o, leader) : DecideSyncTakeover(o, leader);
 }
 
 Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {
@@ -552,12 +611,12 @@ Decision RankWithoutLeader(const Observation& o) {
   if (auto promise = KeepFailsafePromise(o)) return *promise;
   if (ManualFailoverPending(o)) return DecideManualFailover(o, *o.cluster.failover);
   if (!inst.data_present) return Wait("no leader to clone from");
-  if (!inst.running && CrashLooping(o)) {
+  if (!inst.running && HandOverAfterCrash(o)) {
     // Down, so the others do not count it as a candidate (see kCrashLoopWindow).
     if (auto others = OtherCandidates(o); !others.empty()) {
       return Wait(
-          fmt::format("no leader; this node's primary is in a crash loop: leaving the key "
-                      "to {}",
+          fmt::format("no leader; this node handed its key over after its primary went "
+                      "down: leaving it to {}",
                       others.front()));
     }
   }

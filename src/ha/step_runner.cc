@@ -200,21 +200,9 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
     }
     case Step::kClone:
       return Clone(*decision.upstream, MemberState::kCloning);
-    case Step::kStartPrimary: {
+    case Step::kStartPrimary:
       if (Status s = LeaseValid(); !s.ok()) return s;
-      // A replica that saw this server down may be taking over early: one of the two fails.
-      if (Status s = Won(store_.ReclaimLeader(), "the leader key no longer names this node");
-          !s.ok()) {
-        return s;
-      }
-      Status started = instance_.Start(PgRole::kPrimary, std::nullopt);
-      // Crash recovery can outlast the lease; no renewal happened meanwhile.
-      if (Status s = LeaseValid(); !s.ok()) {
-        (void)instance_.Stop(StopMode::kImmediate);
-        return s.WithContext("start as primary took past the lease deadline; stopped it");
-      }
-      return started;
-    }
+      return StartAsPrimary();
     case Step::kStartReplica:
       if (decision.upstream) {
         if (Status s = EndDetachment(observed); !s.ok()) return s;
@@ -299,6 +287,7 @@ Status StepRunner::Promote(const Decision& decision, const Observation& observed
       return s;
     }
   }
+  if (Status s = ReclaimLeader(); !s.ok()) return s;
   if (Status s = instance_.Promote(); !s.ok()) return s;
   detached_from_.clear();
   RecordRoleChange(PromotionEvent(observed), decision.reason, memory);
@@ -317,10 +306,21 @@ Status StepRunner::Restart(const Decision& decision, const Observation& observed
   if (Status s = LeaseValid(); !s.ok()) return s;
   if (Status s = instance_.Stop(StopMode::kFast); !s.ok()) return s;
   if (Status s = LeaseValid(); !s.ok()) return s.WithContext("stopping took past the lease");
+  return StartAsPrimary();
+}
+
+Status StepRunner::ReclaimLeader() {
+  // A replica that saw this server down may be taking over early: one of the two fails.
+  return Won(store_.ReclaimLeader(), "the leader key no longer names this node");
+}
+
+Status StepRunner::StartAsPrimary() {
+  if (Status s = ReclaimLeader(); !s.ok()) return s;
   Status started = instance_.Start(PgRole::kPrimary, std::nullopt);
+  // Crash recovery can outlast the lease; no renewal happened meanwhile.
   if (Status s = LeaseValid(); !s.ok()) {
     (void)instance_.Stop(StopMode::kImmediate);
-    return s.WithContext("restart as primary took past the lease deadline; stopped it");
+    return s.WithContext("start as primary took past the lease deadline; stopped it");
   }
   return started;
 }

@@ -69,6 +69,11 @@ class StepRunner {
   Status ConfirmStillBest(const Observation& observed);
   Status Promote(const Decision& decision, const Observation& observed, AgentMemory& memory);
   Status Restart(const Decision& decision, const Observation& observed);
+  // Rewrites the leader key before this node's server becomes writable (ClusterStore::
+  // ReclaimLeader), so an early takeover that read the key while it was down fails.
+  Status ReclaimLeader();
+  // Starts PostgreSQL as primary after ReclaimLeader; stops it again if that outlasted the lease.
+  Status StartAsPrimary();
   // Appends the change to /history and fires the role-change (and failover) hooks.
   void RecordRoleChange(const std::string& event, const std::string& reason,
                         const AgentMemory& memory);

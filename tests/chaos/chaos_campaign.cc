@@ -39,11 +39,17 @@ void JudgeChaosRound(ChaosRound& round) {
   const bool tail_only = round.asynchronous && round.replicated_at_fault != Lsn{} &&
                          a.first_lost_lsn > round.replicated_at_fault;
   if (a.lost > 0 && round.asynchronous && !tail_only) {
+    const std::string why =
+        round.replicated_at_fault == Lsn{}
+            ? std::string(
+                  "no replica said how far it had received the primary's WAL when the "
+                  "fault hit")
+            : fmt::format("which a replica had received ({}) when the fault hit",
+                          round.replicated_at_fault.ToString());
     fail("acked-on-final-primary",
          fmt::format("{} of {} acknowledged writes are missing on the final primary, the first at "
-                     "{}, which a replica had received ({}) when the fault hit",
-                     a.lost, a.acked, a.first_lost_lsn.ToString(),
-                     round.replicated_at_fault.ToString()));
+                     "{}, {}",
+                     a.lost, a.acked, a.first_lost_lsn.ToString(), why));
   } else if (a.lost > 0 && !round.asynchronous) {
     fail("acked-on-final-primary",
          fmt::format("{} of {} acknowledged writes are missing on the final primary ({} bytes of "
@@ -102,9 +108,9 @@ ChaosRound ChaosCampaign::RunRound(int number, const std::string& kind, uint64_t
   ChaosRound round;
   round.number = number;
   round.fault = kind;
+  auto fault = ChaosFault::Make(kind, cluster_, options_.hold, pick);
   round.asynchronous = options_.asynchronous;
   round.lease_floor_seconds = options_.lease_floor_seconds;
-  auto fault = ChaosFault::Make(kind, cluster_, options_.hold, pick);
   if (!fault.ok()) {  // checked in Run
     round.drill.failure = fault.status().message();
     JudgeChaosRound(round);
@@ -150,8 +156,6 @@ ChaosRound ChaosCampaign::RunRound(int number, const std::string& kind, uint64_t
   round.drill.fault = kind;
   round.target = (*fault)->target();
   round.evidence = (*fault)->evidence();
-  round.asynchronous = options_.asynchronous;
-  round.lease_floor_seconds = options_.lease_floor_seconds;
   round.replicated_at_fault = (*fault)->replicated();
   if (!round.started) {
     // The round did not get as far as the fault (the cluster was not healthy at its start).

@@ -80,6 +80,27 @@ TEST_F(SyncSimTest, WhenTheLeadersNodeDiesTheFurthestStandbyTakesOverBeforeTheLe
       << history.back().dump();
 }
 
+TEST_F(SyncSimTest, ALeaderWhosePostgresDiesHandsTheKeyToAStandbyHoldingEveryCommit) {
+  Bootstrap();
+  const size_t leader = LeaderIndex();
+  SettleSyncRecord(leader);
+  auto& inst = nodes_[leader]->instance;
+  for (auto& node : nodes_) node->instance.state.lsn = inst.state.lsn;  // standbys confirmed
+  inst.state.running = inst.state.accepting = false;  // its agent lives
+  auto tick = nodes_[leader]->agent->RunOnce();
+  EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kReleaseLeader});
+  EXPECT_NE(tick.decision.reason.find("in synchronous mode a standby holding every"),
+            std::string::npos)
+      << tick.decision.reason;
+  for (int i = 0; i < 10 && (!View().leader || LeaderIndex() == leader); ++i) Rounds(1);
+  ASSERT_TRUE(View().leader.has_value());
+  EXPECT_NE(LeaderIndex(), leader);
+  Rounds(6);
+  EXPECT_EQ(Primaries(), 1);
+  EXPECT_NE(LeaderIndex(), leader) << "the node that handed over took the key back";
+  EXPECT_EQ(inst.state.role, PgRole::kReplica);
+}
+
 TEST_F(SyncSimTest, ASwitchoverTargetThatNeverGetsTheCheckpointLeavesTheRecordToTheOthers) {
   Bootstrap();
   const size_t old = LeaderIndex();
