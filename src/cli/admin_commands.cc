@@ -168,7 +168,8 @@ int FailoverCommand(const ClusterTarget& target, const std::string& to, bool all
     const auto started = std::chrono::steady_clock::now();
     const int code = Follow(c, timeout_seconds, [&](const ClusterView& view) -> std::optional<int> {
       const MemberInfo* m = view.Member(to);
-      if (!view.leader || view.leader->name != to || m == nullptr || m->role != MemberRole::kPrimary) {
+      if (!view.leader || view.leader->name != to || m == nullptr ||
+          m->role != MemberRole::kPrimary) {
         return std::nullopt;
       }
       std::cout << fmt::format(

@@ -100,7 +100,8 @@ std::string ClusterStatusTable(const std::string& cluster, const ClusterView& vi
                      "ROLE", "STATE", "TL", "LSN", "LAG(B)", "LAG(S)", "NOTE");
   for (const auto& [name, m] : view.members) {
     const auto lag = view.LagOf(m);
-    const bool healthy = m.state == MemberState::kRunning && (m.role == MemberRole::kPrimary || m.streaming);
+    const bool healthy =
+        m.state == MemberState::kRunning && (m.role == MemberRole::kPrimary || m.streaming);
     std::string note = healthy && view.leader ? Rejoined(m) : m.note;
     if (!m.pending_restart.empty()) note += (note.empty() ? "" : "; ") + PendingRestart(m);
     out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,

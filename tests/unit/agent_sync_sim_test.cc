@@ -86,7 +86,7 @@ TEST_F(SyncSimTest, ALeaderWhosePostgresDiesHandsTheKeyToAStandbyHoldingEveryCom
   SettleSyncRecord(leader);
   auto& inst = nodes_[leader]->instance;
   for (auto& node : nodes_) node->instance.state.lsn = inst.state.lsn;  // standbys confirmed
-  inst.state.running = inst.state.accepting = false;  // its agent lives
+  inst.state.running = inst.state.accepting = false;                    // its agent lives
   auto tick = nodes_[leader]->agent->RunOnce();
   EXPECT_EQ(tick.decision.steps, std::vector<Step>{Step::kReleaseLeader});
   EXPECT_NE(tick.decision.reason.find("in synchronous mode a standby holding every"),
