@@ -164,6 +164,27 @@ TEST_F(AgentSimTest, AnEarlyTakeoverWaitsForEveryCandidateToSeeTheLeaderGone) {
   EXPECT_FALSE(Called(streams, "detach"));
 }
 
+class NoEarlyTakeoverSimTest : public SimCluster {
+ protected:
+  NoEarlyTakeoverSimTest() : SimCluster([](Config& c) { c.ha.early_takeover = false; }) {}
+};
+
+TEST_F(NoEarlyTakeoverSimTest, WithEarlyTakeoverOffADeadLeaderIsTakenOverWhenItsLeaseEnds) {
+  Bootstrap();
+  const size_t dead = LeaderIndex();
+  for (size_t i = 0; i < 3; ++i) {
+    nodes_[i]->instance.state.streaming = i == dead;
+    nodes_[i]->instance.state.lsn = nodes_[dead]->instance.state.lsn;
+  }
+  peers_.gone = {nodes_[dead]->config.node_name};
+  std::vector<bool> alive = Kill(dead);
+  const Duration took = RoundsUntilAPrimary(alive, seconds(20));
+  ASSERT_EQ(Primaries(), 1);
+  EXPECT_GE(took, seconds(9)) << "took over early with ha.early_takeover off";
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(Called(i, "detach")) << i;
+  EXPECT_EQ(peers_.watched, "") << "nobody needs to watch the leader's server";
+}
+
 TEST_F(AgentSimTest, ALeaderWhosePostgresCrashLoopsHandsTheKeyToAReplica) {
   Bootstrap();
   const size_t leader = LeaderIndex();
