@@ -47,10 +47,13 @@ AgentMemory Remember(AgentMemory memory, const Observation& sensed) {
   TrackStandbyNames(memory, instance);
   // The restart budget runs only while the agent may act on it (not in maintenance mode).
   Track(memory.primary_down_since, leader && !instance.running && !cluster.paused, now);
-  // A crash: the server this node ran as leader stopped without a clean shutdown. While etcd
-  // is unreachable the node counts as the leader it last was.
+  // A crash: the server this node ran as leader stopped without a clean shutdown while it still
+  // leads (a fenced former leader's did not crash). While etcd is unreachable the node counts as
+  // the leader it last was.
   const bool paused = sensed.dcs_reachable && cluster.paused;
-  const bool crashed = memory.primary_running && !instance.running && !instance.clean_shutdown;
+  const bool still_leader = !sensed.dcs_reachable || leader;
+  const bool crashed = memory.primary_running && still_leader && !instance.running &&
+                       !instance.clean_shutdown;
   if (crashed && !paused) {
     memory.primary_crashed_before = memory.primary_crashed_at;
     memory.primary_crashed_at = now;

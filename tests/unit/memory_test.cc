@@ -75,6 +75,16 @@ TEST(MemoryTest, ACrashIsTheLeadersServerStoppingUncleanlyAndEtcdBlipsDoNotMakeM
   EXPECT_EQ(memory.primary_crashed_before, kStart + seconds(1));
 }
 
+TEST(MemoryTest, AFormerLeaderWhoseServerWasFencedDidNotCrash) {
+  AgentMemory memory = Remember({}, Sensed(kStart));
+  // Its agent stalled; the watchdog fenced the server; etcd now shows another leader.
+  Observation fenced = Sensed(kStart + seconds(5), "node2");
+  fenced.instance.running = fenced.instance.accepting = false;
+  memory = Remember(memory, fenced);
+  EXPECT_FALSE(memory.primary_crashed_at.has_value());
+  EXPECT_FALSE(memory.primary_running);
+}
+
 TEST(MemoryTest, AReplicasServerStoppingIsNoCrashOfAPrimary) {
   AgentMemory memory = Remember({}, Sensed(kStart, "node2"));
   Observation down = Sensed(kStart + seconds(1), "node2");
