@@ -52,8 +52,8 @@ AgentMemory Remember(AgentMemory memory, const Observation& sensed) {
   // the leader it last was.
   const bool paused = sensed.dcs_reachable && cluster.paused;
   const bool still_leader = !sensed.dcs_reachable || leader;
-  const bool crashed = memory.primary_running && still_leader && !instance.running &&
-                       !instance.clean_shutdown;
+  const bool crashed =
+      memory.primary_running && still_leader && !instance.running && !instance.clean_shutdown;
   if (crashed && !paused) {
     memory.primary_crashed_before = memory.primary_crashed_at;
     memory.primary_crashed_at = now;
