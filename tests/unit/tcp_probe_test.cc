@@ -4,13 +4,12 @@
 #include "core/tcp_probe.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "core/process.h"
+#include "loopback_socket.h"
 
 namespace baton {
 namespace {
@@ -18,32 +17,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// A socket bound to a free loopback port; listening or not.
-class LoopbackPort {
- public:
-  explicit LoopbackPort(bool listening) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    socklen_t len = sizeof address;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &len);
-    port_ = ntohs(address.sin_port);
-    if (listening) {
-      EXPECT_EQ(listen(fd_, 4), 0);
-    }
-  }
-  ~LoopbackPort() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_;
-  int port_ = 0;
-};
-
 TEST(TcpProbeTest, AListeningPortConnectsAndAClosedOneIsRefused) {
-  LoopbackPort listening(true);
-  LoopbackPort closed(false);  // bound, not listening: the kernel answers with a reset
+  LoopbackSocket listening(true);
+  LoopbackSocket closed(false);  // bound, not listening: the kernel answers with a reset
   EXPECT_EQ(ProbeTcp("127.0.0.1", listening.port(), seconds(1)), TcpAnswer::kConnected);
   EXPECT_EQ(ProbeTcp("127.0.0.1", closed.port(), seconds(1)), TcpAnswer::kRefused);
   EXPECT_EQ(ProbeTcp("no-such-host.invalid", closed.port(), milliseconds(200)), TcpAnswer::kSilent);
@@ -51,7 +27,7 @@ TEST(TcpProbeTest, AListeningPortConnectsAndAClosedOneIsRefused) {
 
 TEST(TcpProbeTest, APortBehindAnIcmpRejectIsSilentNotRefused) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for iptables (runs in ./run test as root)";
-  LoopbackPort closed(false);
+  LoopbackSocket closed(false);
   const std::string port = std::to_string(closed.port());
   const std::vector<std::string> rule = {"-p",      "tcp", "-d", "127.0.0.1",
                                          "--dport", port,  "-j", "REJECT"};
