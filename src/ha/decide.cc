@@ -308,11 +308,13 @@ Decision DecideAsLeader(const Observation& o) {
     const bool crashed_now = m.primary_down_since && m.primary_crashed_at &&
                              *m.primary_crashed_at >= *m.primary_down_since;
     const auto hand_over = crashed_now ? HandOverAfterCrash(o) : std::nullopt;
-    if (const auto others = OtherCandidates(o); hand_over && !others.empty()) {
-      return Do({Step::kReleaseLeader},
-                fmt::format("{}: handing the leader key over instead of restarting it ({} is "
-                            "the best candidate now)",
-                            *hand_over, others.front()));
+    if (hand_over) {
+      if (const auto others = OtherCandidates(o); !others.empty()) {
+        return Do({Step::kReleaseLeader},
+                  fmt::format("{}: handing the leader key over instead of restarting it ({} is "
+                              "the best candidate now)",
+                              *hand_over, others.front()));
+      }
     }
     if (o.memory.primary_down_since && o.now - *o.memory.primary_down_since >
                                            FromSeconds(o.timing.primary_start_timeout_seconds)) {
