@@ -78,11 +78,20 @@ RoundAnalysis AnalyzeRound(const std::vector<ClientRecord>& clients, TimePoint s
   r.errors =
       static_cast<size_t>(errors.end() - std::lower_bound(errors.begin(), errors.end(), fault_at));
   // The outage is the longest stretch without an acknowledgment, from the last one before the
-  // fault; it ends with the acknowledgment that closes it.
+  // fault, that the fault caused: the first one, or one in which a client saw an error. Once the
+  // fault made errors, a pause later on without one (a checkpoint, a busy machine) is not the
+  // outage. It ends with the acknowledgment that closes it.
+  auto error_within = [&](TimePoint from, TimePoint to) {
+    auto first = std::upper_bound(errors.begin(), errors.end(), from);
+    return first != errors.end() && *first <= to;
+  };
   TimePoint previous = last_before.value_or(fault_at);
+  bool first_gap = true;
   for (const auto* a : acks) {
     if (a->at <= previous) continue;
-    if (Since(previous, a->at) > r.gap_seconds) {
+    const bool caused_by_fault = r.errors == 0 || first_gap || error_within(previous, a->at);
+    first_gap = false;
+    if (caused_by_fault && Since(previous, a->at) > r.gap_seconds) {
       r.gap_seconds = Since(previous, a->at);
       r.rto_seconds = std::max(0.0, Since(fault_at, a->at));
     }

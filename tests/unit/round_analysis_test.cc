@@ -54,6 +54,30 @@ TEST(RoundAnalysisTest, AStragglerAcknowledgedAmidTheFirstErrorsDoesNotEndTheOut
   EXPECT_NEAR(r.gap_seconds, 1.49, 1e-9);
 }
 
+TEST(RoundAnalysisTest, APauseWithoutErrorsAfterTheFailoverIsNotTheOutage) {
+  ClientRecord c;
+  // A's last write at 1000, the fault at 1010, errors, B from 1150; B pauses 2000 to 2200.
+  c.acks = {Ack(1, 900, "A", 1),  Ack(2, 1000, "A", 2), Ack(3, 1150, "B", 3),
+            Ack(4, 2000, "B", 4), Ack(5, 2200, "B", 5), Ack(6, 2300, "B", 6)};
+  c.present = std::vector<bool>(c.acks.size(), true);
+  c.errors = {{At(1020), true}, {At(1100), false}};
+  const RoundAnalysis r = AnalyzeRound({c}, kStart, At(1010), At(2400));
+  EXPECT_NEAR(r.gap_seconds, 0.15, 1e-9);  // 1000 to 1150, not B's later pause of 0.2 s
+  EXPECT_NEAR(r.rto_seconds, 0.14, 1e-9);
+}
+
+TEST(RoundAnalysisTest, AnErrorInALaterPauseMakesItPartOfTheOutage) {
+  ClientRecord c;
+  // As above, but a client fails at 2100, inside B's pause: that pause is the outage.
+  c.acks = {Ack(1, 900, "A", 1),  Ack(2, 1000, "A", 2), Ack(3, 1150, "B", 3),
+            Ack(4, 2000, "B", 4), Ack(5, 2200, "B", 5), Ack(6, 2300, "B", 6)};
+  c.present = std::vector<bool>(c.acks.size(), true);
+  c.errors = {{At(1020), true}, {At(2100), false}};
+  const RoundAnalysis r = AnalyzeRound({c}, kStart, At(1010), At(2400));
+  EXPECT_NEAR(r.gap_seconds, 0.2, 1e-9);
+  EXPECT_NEAR(r.rto_seconds, 1.19, 1e-9);
+}
+
 TEST(RoundAnalysisTest, NoErrorMeansNoOutageAndOverlappingServersAreADualPrimaryWindow) {
   ClientRecord one, two;
   for (int i = 0; i < 10; ++i) one.acks.push_back(Ack(i, i * 100, "A", 100 * i));
