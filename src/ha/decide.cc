@@ -4,24 +4,23 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 
 #include "ha/candidate.h"
+#include "ha/decision_rules.h"
+#include "ha/early_takeover.h"
 #include "ha/switchover.h"
 #include "ha/sync_standbys.h"
 
 namespace baton {
 
+using rules::Do;
+using rules::PrepareSyncPromotion;
+using rules::PromotionBackoff;
+using rules::PromotionRules;
+using rules::SyncModeOn;
+using rules::Wait;
+
 namespace {
-
-Decision Do(std::vector<Step> steps, std::string reason,
-            std::optional<Upstream> upstream = std::nullopt) {
-  return Decision{std::move(steps), std::move(upstream), std::move(reason)};
-}
-
-Decision Wait(std::string reason) {
-  return Do({}, std::move(reason));
-}
 
 Duration FromSeconds(double seconds) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
@@ -41,38 +40,10 @@ std::optional<Upstream> UpstreamOf(const MemberInfo& leader) {
   return Upstream{leader.name, *address};
 }
 
-bool SyncModeOn(const Observation& o) {
-  return o.ha.synchronous_mode != SyncMode::kOff;
-}
-
 // How long a new leader keeps the standbys it started with in its synchronous set while they
 // connect to it, before a non-strict policy lets them go.
 Duration ReconnectGrace(const Observation& o) {
   return std::chrono::seconds(o.timing.ttl_seconds) / 2;
-}
-
-// Synchronous mode, a node about to promote: the synchronous_standby_names its new timeline
-// starts with (every other member that may follow it, not `old_leader`, so its first commits
-// already wait for them), and the record it stores just before `pg_ctl promote`, true both for
-// the commits acknowledged so far (all on this node: it may be promoted) and for those it will
-// acknowledge under that setting. Should it die before its own standbys confirm, the standbys
-// that hold every commit may still be promoted.
-void PrepareSyncPromotion(const Observation& o, const std::string& old_leader, Decision* d) {
-  if (!SyncModeOn(o) && !o.cluster.sync) return;
-  const SyncRecord before =
-      o.cluster.sync ? o.cluster.sync->LedBy(o.self) : SyncRecord::LeaderOnly(o.self);
-  if (!SyncModeOn(o)) {
-    d->sync_record = SyncRecord::LeaderOnly(o.self);  // going asynchronous
-    return;
-  }
-  std::vector<std::string> followers;
-  for (const auto& [name, m] : o.cluster.members) {
-    if (name != o.self && name != old_leader && m.state == MemberState::kRunning)
-      followers.push_back(name);
-  }
-  const SyncPlan plan = PlanSyncStandbys(o.ha, o.self, o.cluster, {}, followers);
-  d->standby_names = plan.standby_names;
-  d->sync_record = SyncRecord::Covering(before, plan.confirms_nothing ? before : plan.record);
 }
 
 // The leader keeps its SyncRecord true while it changes synchronous_standby_names: first a
@@ -152,21 +123,6 @@ void AddSyncSteps(const Observation& o, Decision* d) {
                            target.acks);
 }
 
-// A node on an older timeline than the last leader's never takes over (invariant 5).
-uint32_t LeaderTimelineFloor(const Observation& o) {
-  return o.cluster.last_leader ? o.cluster.last_leader->timeline : 0;
-}
-
-PromotionContext PromotionRules(const Observation& o) {
-  PromotionContext context;
-  context.maximum_lag_bytes = o.timing.maximum_lag_on_failover;
-  context.leader_lsn = o.cluster.last_leader ? o.cluster.last_leader->lsn : Lsn{};
-  context.leader_timeline = LeaderTimelineFloor(o);
-  if (o.cluster.sync) context.sync = &*o.cluster.sync;
-  context.sync_unreadable = !o.cluster.sync && !o.cluster.sync_text.empty();
-  return context;
-}
-
 // A leader whose PostgreSQL went down restarts it in place, which loses nothing (crash
 // recovery replays every acknowledged commit), unless handing the key over loses nothing
 // either or restarting does not help:
@@ -215,17 +171,6 @@ std::optional<Decision> KeepFailsafePromise(const Observation& o) {
       fmt::format("no leader; {} kept its primary in failsafe mode until moments ago: "
                   "waiting for it to take its key back",
                   o.failsafe_leader));
-}
-
-// A promotion hook said no: this node waits a TTL before it tries again (the next candidate
-// may take over meanwhile), instead of taking and giving back the key every loop.
-std::optional<Decision> PromotionBackoff(const Observation& o) {
-  const Duration backoff = std::chrono::seconds(o.timing.ttl_seconds);
-  if (!o.promotion_refused_at || o.now - *o.promotion_refused_at >= backoff) return std::nullopt;
-  return Wait(
-      fmt::format("a promotion hook refused this node's promotion {:.1f} s ago; trying "
-                  "again after {} s",
-                  Seconds(o.now - *o.promotion_refused_at), o.timing.ttl_seconds));
 }
 
 Decision DecideWithoutDcs(const Observation& o) {
@@ -373,133 +318,6 @@ Decision DecideAsLeader(const Observation& o) {
   }
   AddSyncSteps(o, &d);
   return d;
-}
-
-// While the leader's lease runs but its node cannot take a write, a replica that watches it
-// (Observation::WatchesLeader) stops replicating from it (detaches) and publishes its final
-// position; once enough have, the best takes the key without waiting for the lease, by a
-// transaction that fails if the key was written since it was read (ClusterStore::
-// TakeOverLeader; the old node rewrites it before its server becomes writable). Two rules:
-// DecideSyncTakeover and DecideAsyncTakeover. nullopt: the usual follower rules apply.
-
-// The members other than `leader` that count for an early takeover (for `counts`), this node's
-// own record as it is now included, and those of them that detached from `leader`.
-struct Detachments {
-  std::vector<MemberInfo> counted;
-  std::vector<MemberInfo> detached;
-};
-Detachments CountDetachments(const Observation& o, const std::string& leader,
-                             const std::function<bool(const std::string&)>& counts) {
-  Detachments d;
-  d.counted.push_back(DescribeSelf(o));
-  d.detached.push_back(d.counted.back());
-  for (const auto& [name, m] : o.cluster.members) {
-    if (name == o.self || name == leader || !counts(name)) continue;
-    d.counted.push_back(m);
-    if (m.detached_from == leader && m.state == MemberState::kRunning) d.detached.push_back(m);
-  }
-  return d;
-}
-
-bool Detached(const Detachments& d, const std::string& name) {
-  return std::any_of(d.detached.begin(), d.detached.end(),
-                     [&](const MemberInfo& m) { return m.name == name; });
-}
-
-// The last checks before this node, the chosen one, takes the key over.
-Decision TakeOver(const Observation& o, const LeaderKey& leader, std::string reason) {
-  if (o.tags.nofailover || o.instance.timeline < LeaderTimelineFloor(o)) {
-    return Wait(fmt::format("detached from {}; this node may not take over", leader.name));
-  }
-  if (auto backoff = PromotionBackoff(o)) return *backoff;
-  Decision d = Do({Step::kTakeOverLeader, Step::kPromote}, std::move(reason));
-  PrepareSyncPromotion(o, leader.name, &d);
-  return d;
-}
-
-// Synchronous mode: a standby the record lists detaches when the leader's node answers
-// nothing (refused or silent). Once QuorumToPromote() listed standbys have detached, the old
-// leader cannot have another commit confirmed, and the furthest of them holds every confirmed
-// commit.
-std::optional<Decision> DecideSyncTakeover(const Observation& o, const LeaderKey& leader) {
-  const auto& sync = o.cluster.sync;
-  if (!sync || sync->QuorumToPromote() == 0) return std::nullopt;
-  if (o.leader_reach == NodeReach::kAnswers) return std::nullopt;  // (re)attached as usual
-  if (o.detached_from != leader.name) {
-    return Do({Step::kDetach},
-              fmt::format("leader {} unreachable (PostgreSQL and API): detaching from it so it "
-                          "gets no more confirmations",
-                          leader.name));
-  }
-  Detachments d =
-      CountDetachments(o, leader.name, [&](const std::string& name) { return sync->Lists(name); });
-  const size_t quorum = sync->QuorumToPromote();
-  if (d.detached.size() < quorum) {
-    return Wait(
-        fmt::format("detached from unreachable leader {}; {} of the {} synchronous standbys "
-                    "needed to take over early have",
-                    leader.name, d.detached.size(), quorum));
-  }
-  std::sort(d.detached.begin(), d.detached.end(), RanksBefore);
-  if (d.detached.front().name != o.self) {
-    return Wait(
-        fmt::format("detached from unreachable leader {}; {} is the furthest and takes "
-                    "over",
-                    leader.name, d.detached.front().name));
-  }
-  return TakeOver(o, leader,
-                  fmt::format("leader {} unreachable and {} synchronous standbys detached: it can "
-                              "confirm no more commits, and this node holds every confirmed one; "
-                              "taking over without waiting for its lease",
-                              leader.name, d.detached.size()));
-}
-
-// Asynchronous mode (with ha.early_takeover): any replica detaches, only when the leader's node
-// refused both its PostgreSQL port and its agent's with TCP resets (NodeReach::kProcessesGone):
-// nothing there can take a write. A majority of the replicas must have detached, and every
-// running one, so that the winner is the one the lease path would pick now, at positions that
-// no longer move: it loses what waiting would lose and no more.
-std::optional<Decision> DecideAsyncTakeover(const Observation& o, const LeaderKey& leader) {
-  if (o.leader_reach != NodeReach::kProcessesGone) return std::nullopt;
-  if (o.detached_from != leader.name) {
-    return Do({Step::kDetach},
-              fmt::format("leader {}'s node refuses connections to its PostgreSQL and its agent "
-                          "(neither runs): detaching from it to take over early",
-                          leader.name));
-  }
-  Detachments d = CountDetachments(o, leader.name, [](const std::string&) { return true; });
-  const size_t majority = d.counted.size() / 2 + 1;
-  if (d.detached.size() < majority) {
-    return Wait(
-        fmt::format("detached from {}; {} of the {} replicas needed to take over early "
-                    "have",
-                    leader.name, d.detached.size(), majority));
-  }
-  for (const MemberInfo& m : d.counted) {
-    if (m.state == MemberState::kRunning && !Detached(d, m.name)) {
-      return Wait(
-          fmt::format("detached from {}; waiting for {} to detach too", leader.name, m.name));
-    }
-  }
-  const auto ranked = RankCandidates(d.counted, PromotionRules(o));
-  if (ranked.empty()) {
-    return Wait(fmt::format("detached from {}; no replica is eligible to take over", leader.name));
-  }
-  if (ranked.front() != o.self) {
-    return Wait(fmt::format("detached from {}; {} is the best candidate and takes over",
-                            leader.name, ranked.front()));
-  }
-  return TakeOver(o, leader,
-                  fmt::format("leader {}'s PostgreSQL and agent are gone and {} replicas "
-                              "detached: this node is the best candidate; taking over without "
-                              "waiting for its lease",
-                              leader.name, d.detached.size()));
-}
-
-std::optional<Decision> DecideEarlyTakeover(const Observation& o, const LeaderKey& leader) {
-  const InstanceState& inst = o.instance;
-  if (!o.WatchesLeader() || !inst.accepting || inst.role != PgRole::kReplica) return std::nullopt;
-  return o.Asynchronous() ? DecideAsyncTakeover(o, leader) : DecideSyncTakeover(o, leader);
 }
 
 Decision DecideAsFollower(const Observation& o, const LeaderKey& leader) {

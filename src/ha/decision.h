@@ -38,8 +38,8 @@ enum class Step {
   kReinit,            // stop, empty the data directory, clone from `upstream`
   kEndAction,         // report this node's operator verb done (reason = message), delete it
   kRefuseAction,      // report this node's operator verb refused (reason = why), delete it
-  kTakeOverLeader,    // synchronous mode: move /leader from the unreachable leader to this node
-  kDetach,            // synchronous mode: stop replicating from the unreachable leader
+  kTakeOverLeader,    // early takeover: move /leader from the dead or unreachable leader here
+  kDetach,            // early takeover: stop replicating from the dead or unreachable leader
   kWriteSyncRecord,   // store `sync_record` as /sync (transaction: this node leads)
   kDeleteSyncRecord,  // synchronous mode turned off: delete /sync (transaction: this node leads)
   kSetStandbyNames,   // set synchronous_standby_names to `standby_names` (reload)
