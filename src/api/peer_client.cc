@@ -1,5 +1,6 @@
 #include "api/peer_client.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <memory>
@@ -61,6 +62,18 @@ NodeReach PeerClient::Reach(const MemberInfo& member) {
     return NodeReach::kAnswers;
   }
   return NodeReach::kSilent;
+}
+
+Result<nlohmann::json> PeerClient::NodeState(const MemberInfo& member) {
+  if (member.api_url.empty()) return NotFound("no REST API address in its record");
+  auto res = ApiClient(member.api_url, timeout_)->Get("/health");
+  if (!res) return Unavailable(member.api_url + ": " + httplib::to_string(res.error()));
+  auto state = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (!state.is_object()) {
+    return Internal(
+        fmt::format("{}/health answered {} without a JSON object", member.api_url, res->status));
+  }
+  return state;
 }
 
 bool PeerClient::ConfirmFailsafe(const MemberInfo& member, const std::string& leader) {

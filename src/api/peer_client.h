@@ -1,9 +1,12 @@
 // PeerClient: the Peers port over the network: a TCP connection to a member's PostgreSQL port
 // and to its agent's port (a refusal on both proves both processes gone), HTTP(S) to its
 // agent's REST API (with this node's restapi.auth credentials for /failsafe),
-// each bounded by `timeout`, and a NodeWatch for WatchNode. Server certificates are not
-// verified: an answer from a member's address is all that is asked. Thread-safe.
+// each bounded by `timeout` (also the agent's state, for `baton doctor`), and a NodeWatch for
+// WatchNode. Server certificates are not verified: an answer from a member's address is all that is
+// asked. Thread-safe.
 #pragma once
+
+#include <nlohmann/json.hpp>
 
 #include "api/node_watch.h"
 #include "core/clock.h"
@@ -20,6 +23,8 @@ class PeerClient final : public Peers {
   NodeReach Reach(const MemberInfo& member) override;
   bool ConfirmFailsafe(const MemberInfo& member, const std::string& leader) override;
   void WatchNode(const MemberInfo* member, std::function<void()> on_lost) override;
+  // The member's agent's own state (GET /health's body, whatever its status code).
+  Result<nlohmann::json> NodeState(const MemberInfo& member);
 
  private:
   const Credentials superuser_;     // PostgreSQL is watched as this role

@@ -28,6 +28,7 @@ nlohmann::json NodeJson(const AgentSnapshot& s) {
   nlohmann::json j = s.self.ToJson();
   j["dcs_reachable"] = s.dcs_reachable;
   j["is_leader"] = s.is_leader;
+  j["watchdog_armed"] = s.watchdog_armed;
   j["decision"] = s.last_decision;
   if (s.cluster.leader) j["leader"] = s.cluster.leader->name;
   return j;
@@ -238,6 +239,9 @@ std::string RestApi::Metrics() const {
   metric("baton_is_leader", "gauge", "1 while this node holds the leader key within its lease",
          s.is_leader ? 1 : 0);
   metric("baton_dcs_reachable", "gauge", "1 while etcd answers", s.dcs_reachable ? 1 : 0);
+  metric("baton_watchdog_armed", "gauge",
+         "1 while the fencing watchdog would kill PostgreSQL at the lease deadline",
+         s.watchdog_armed ? 1 : 0);
   metric("baton_postgres_running", "gauge", "1 while a postmaster runs", s.instance.running);
   metric("baton_postgres_accepting", "gauge", "1 while PostgreSQL answers queries",
          s.instance.accepting);

@@ -6,29 +6,37 @@
 
 namespace baton {
 
-std::variant<Connected, int> Connect(const ClusterTarget& target) {
-  std::vector<std::string> endpoints;
-  std::string cluster = target.cluster;
+std::variant<ResolvedTarget, int> Resolve(const ClusterTarget& target) {
+  ResolvedTarget resolved;
+  resolved.cluster = target.cluster;
   if (!target.config_path.empty()) {
     auto config = LoadConfigFile(target.config_path, ProcessEnvironment());
     if (!config.ok()) {
       std::cerr << config.status().message() << "\n";
       return kExitBadInput;
     }
-    endpoints = config->etcd_endpoints;
-    if (cluster.empty()) cluster = config->cluster_name;
+    resolved.endpoints = config->etcd_endpoints;
+    if (resolved.cluster.empty()) resolved.cluster = config->cluster_name;
+    resolved.config = std::move(*config);
   }
   if (!target.etcd.empty()) {
-    if (Status s = ParseEtcdEndpoints(target.etcd, &endpoints); !s.ok()) {
+    if (Status s = ParseEtcdEndpoints(target.etcd, &resolved.endpoints); !s.ok()) {
       std::cerr << "--etcd: " << s.message() << "\n";
       return kExitBadInput;
     }
   }
-  if (endpoints.empty() || cluster.empty()) {
+  if (resolved.endpoints.empty() || resolved.cluster.empty()) {
     std::cerr << "say which cluster: -c CONFIG, or --etcd HOST:PORT with --cluster NAME\n";
     return kExitBadInput;
   }
-  return Connected{std::make_unique<EtcdDcs>(endpoints, std::chrono::seconds(3)), cluster};
+  return resolved;
+}
+
+std::variant<Connected, int> Connect(const ClusterTarget& target) {
+  auto resolved = Resolve(target);
+  if (auto* code = std::get_if<int>(&resolved)) return *code;
+  ResolvedTarget& r = std::get<ResolvedTarget>(resolved);
+  return Connected{std::make_unique<EtcdDcs>(r.endpoints, std::chrono::seconds(3)), r.cluster};
 }
 
 Result<ClusterView> LoadView(Connected& c) {

@@ -5,14 +5,27 @@
 #include <signal.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "cli/commands.h"
+#include "core/config.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 
 namespace baton {
+
+// A target resolved: the etcd endpoints, the cluster's name and, with -c, the node's config.
+struct ResolvedTarget {
+  std::vector<std::string> endpoints;
+  std::string cluster;
+  std::optional<Config> config;
+};
+
+// Resolves the target, or prints why it cannot and returns an exit code.
+std::variant<ResolvedTarget, int> Resolve(const ClusterTarget& target);
 
 struct Connected {
   std::unique_ptr<EtcdDcs> dcs;

@@ -29,6 +29,14 @@ int RouterCommand(const std::string& config_path);
 int WatchdogCommand(const std::string& data_dir, const std::string& node_name);
 int StatusCommand(const ClusterTarget& target, bool json, double watch_seconds);
 int HistoryCommand(const ClusterTarget& target, bool json);
+
+struct DoctorOptions {
+  bool json = false;
+  bool smoke_write = false;
+  double timeout_seconds = 2;  // each probe's deadline
+};
+// One pass of checks over the whole cluster; exit 0 all ok, 1 any warn, 2 any fail.
+int DoctorCommand(const ClusterTarget& target, const DoctorOptions& options);
 // Maintenance mode on (pause) or off (resume).
 int PauseCommand(const ClusterTarget& target, bool pause);
 int ConfigCheckCommand(const std::string& config_path);

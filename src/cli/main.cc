@@ -104,6 +104,20 @@ int main(int argc, char** argv) {
   AddClusterTarget(history, history_target);
   history->add_flag("--json", history_json, "Print JSON for scripts");
 
+  baton::ClusterTarget doctor_target;
+  baton::DoctorOptions doctor_options;
+  auto* doctor = app.add_subcommand(
+      "doctor", "Check the whole cluster: primary, replication, timelines, fencing, etcd");
+  AddClusterTarget(doctor, doctor_target);
+  doctor->add_flag("--json", doctor_options.json, "Print JSON for scripts");
+  doctor->add_flag("--smoke-write", doctor_options.smoke_write,
+                   "Write a row on the primary and time its arrival on every replica");
+  doctor
+      ->add_option("--timeout", doctor_options.timeout_seconds,
+                   "Seconds each probe may take (etcd, PostgreSQL, an agent)")
+      ->default_val(2)
+      ->check(CLI::PositiveNumber);
+
   baton::ClusterTarget pause_target;
   auto* pause = app.add_subcommand(
       "pause", "Maintenance mode: no automatic failover or PostgreSQL restarts until resume");
@@ -294,6 +308,7 @@ int main(int argc, char** argv) {
   if (watchdog->parsed()) return baton::WatchdogCommand(watchdog_data_dir, watchdog_node);
   if (status->parsed()) return baton::StatusCommand(status_target, status_json, watch_seconds);
   if (history->parsed()) return baton::HistoryCommand(history_target, history_json);
+  if (doctor->parsed()) return baton::DoctorCommand(doctor_target, doctor_options);
   if (pause->parsed()) return baton::PauseCommand(pause_target, true);
   if (resume->parsed()) return baton::PauseCommand(resume_target, false);
   if (check->parsed()) return baton::ConfigCheckCommand(check_path);

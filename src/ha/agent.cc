@@ -162,6 +162,7 @@ Agent::Tick Agent::RunOnce() {
   std::lock_guard lock(mu_);
   snapshot_.dcs_reachable = o.dcs_reachable;
   snapshot_.is_leader = leader && clock_.Now() < steps_.lease_deadline();
+  snapshot_.watchdog_armed = steps_.watchdog_armed();
   snapshot_.instance = o.instance;
   if (o.dcs_reachable) snapshot_.cluster = o.cluster;
   snapshot_.self = self;

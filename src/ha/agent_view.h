@@ -17,6 +17,7 @@ namespace baton {
 struct AgentSnapshot {
   bool dcs_reachable = false;
   bool is_leader = false;  // holds the leader key and its lease has not passed its deadline
+  bool watchdog_armed = false;  // the fencing watchdog kills PostgreSQL at the lease deadline
   InstanceState instance;
   ClusterView cluster;
   MemberInfo self;

@@ -52,6 +52,7 @@ class StepRunner {
   Status ArmWatchdog();
   // Not holding the key (or the server is down): nothing for the watchdog to fence.
   void DisarmWatchdog();
+  bool watchdog_armed() const { return watchdog_armed_; }
 
   // This member's record as of this tick, the base of every record written mid-tick.
   void SetSelf(MemberInfo self) { self_ = std::move(self); }
