@@ -120,11 +120,27 @@ TEST_F(DoctorTest, BadInputIsAFailLineWithTheReasonNeverAHang) {
   EXPECT_EQ(result.exit_code, 2) << result.output;
 }
 
-TEST_F(DoctorTest, AStoppedReplicaIsAFailLineAndTheOthersStillPass) {
+TEST_F(DoctorTest, AFrozenOrStoppedReplicaIsAFailLineAndTheOthersStillPass) {
   const size_t victim = (Leader() + 1) % cluster_->nodes.size();
   const std::string name = cluster_->nodes[victim].name;
+  // Frozen (agent and every PostgreSQL process stopped): its probes end at the timeout.
+  std::vector<pid_t> frozen = ProcessTree(cluster_->PostmasterPid(victim));
+  frozen.push_back(cluster_->nodes[victim].agent_pid);
+  for (pid_t pid : frozen) kill(pid, SIGSTOP);
+  const auto started = std::chrono::steady_clock::now();
+  CommandResult result = Doctor({"-c", Config(), "--json", "--timeout", "1"});
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (pid_t pid : frozen) kill(pid, SIGCONT);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(
+      Checks(Json(result), "reachable")[name]["reason"].get<std::string>().find("no answer within"),
+      std::string::npos)
+      << result.output;
+  EXPECT_LT(took, 10.0) << "every probe has a deadline";
+
   cluster_->KillNode(victim);
-  CommandResult result = Doctor({"-c", cluster_->nodes[Leader()].config_path, "--json"});
+  result = Doctor({"-c", cluster_->nodes[Leader()].config_path, "--json"});
   EXPECT_EQ(result.exit_code, 2) << result.output;
   nlohmann::json report = Json(result);
   ASSERT_EQ(Checks(report, "reachable").count(name), 1u) << result.output;
