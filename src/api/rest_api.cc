@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.h"
@@ -234,8 +236,14 @@ std::string RestApi::Metrics() const {
   const HookRunner::Counts hooks = agent_.HookCounts();
   std::string text;
   auto metric = [&text](const char* name, const char* type, const char* help, double value) {
-    text += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+    const std::string shown = std::isnan(value) ? "NaN" : fmt::format("{}", value);
+    text += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, shown);
   };
+  // Labels to join the per-node series on (Prometheus' `instance` is the scraped address).
+  text += fmt::format(
+      "# HELP baton_node_info This node's cluster and name\n# TYPE baton_node_info gauge\n"
+      "baton_node_info{{cluster=\"{}\",node=\"{}\"}} 1\n",
+      config_.cluster_name, config_.node_name);
   metric("baton_is_leader", "gauge", "1 while this node holds the leader key within its lease",
          s.is_leader ? 1 : 0);
   metric("baton_dcs_reachable", "gauge", "1 while etcd answers", s.dcs_reachable ? 1 : 0);
@@ -248,6 +256,27 @@ std::string RestApi::Metrics() const {
   metric("baton_postgres_primary", "gauge", "1 while PostgreSQL runs as a primary",
          s.instance.accepting && s.instance.role == PgRole::kPrimary);
   metric("baton_timeline", "gauge", "PostgreSQL timeline", s.instance.timeline);
+  const double lease_left = Seconds(s.lease_deadline - clock_.Now());
+  metric("baton_lease_remaining_seconds", "gauge",
+         "Leader: seconds until its lease may end unrenewed; 0 on other nodes",
+         s.is_leader ? std::max(0.0, lease_left) : 0);
+  const bool leads = s.cluster.leader && s.cluster.leader->name == s.self.name;
+  const ClusterView::Lag lag = s.cluster.LagOf(s.self);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  metric("baton_replication_lag_bytes", "gauge",
+         "Replica: bytes behind the leader as the leader last reported it (NaN: unknown); 0 on "
+         "the leader",
+         leads ? 0 : (lag.bytes ? static_cast<double>(*lag.bytes) : nan));
+  metric("baton_replication_lag_seconds", "gauge",
+         "Replica: replay lag in seconds as the leader last reported it (NaN: unknown); 0 on "
+         "the leader",
+         leads ? 0 : lag.seconds.value_or(nan));
+  metric("baton_leader_changes_total", "counter",
+         "Times this agent saw the leader key pass to another node",
+         static_cast<double>(s.leader_changes));
+  metric("baton_fenced_total", "counter",
+         "Times this agent stopped its own writable primary to fence it",
+         static_cast<double>(s.fences));
   metric("baton_wal_position_bytes", "gauge",
          "Primary: current WAL position; replica: furthest received or replayed",
          static_cast<double>(s.instance.lsn.value));

@@ -163,6 +163,13 @@ Agent::Tick Agent::RunOnce() {
   snapshot_.dcs_reachable = o.dcs_reachable;
   snapshot_.is_leader = leader && clock_.Now() < steps_.lease_deadline();
   snapshot_.watchdog_armed = steps_.watchdog_armed();
+  snapshot_.lease_deadline = leader ? steps_.lease_deadline() : TimePoint{};
+  snapshot_.fences = steps_.fences();
+  if (o.dcs_reachable && o.cluster.leader) {
+    const std::string& name = o.cluster.leader->name;
+    if (!last_leader_seen_.empty() && name != last_leader_seen_) ++snapshot_.leader_changes;
+    last_leader_seen_ = name;
+  }
   snapshot_.instance = o.instance;
   if (o.dcs_reachable) snapshot_.cluster = o.cluster;
   snapshot_.self = self;

@@ -86,6 +86,7 @@ class Agent final : public AgentView {
   TimePoint failsafe_confirmed_at_{};    // and when
   std::atomic<bool> leaderless_{false};  // read by the watch thread
   std::string last_dcs_error_;           // last etcd error logged, "" while etcd answers
+  std::string last_leader_seen_;         // under mu_: the leader key's holder last seen
 
   HookRunner hooks_;
   StepRunner steps_;

@@ -16,8 +16,11 @@ namespace baton {
 // What the REST API and status report about this node, copied out under a lock.
 struct AgentSnapshot {
   bool dcs_reachable = false;
-  bool is_leader = false;  // holds the leader key and its lease has not passed its deadline
+  bool is_leader = false;       // holds the leader key and its lease has not passed its deadline
   bool watchdog_armed = false;  // the fencing watchdog kills PostgreSQL at the lease deadline
+  TimePoint lease_deadline{};   // while leader: when its lease may end unrenewed
+  uint64_t leader_changes = 0;  // times this agent saw the leader key pass to another node
+  uint64_t fences = 0;          // times this agent stopped its own writable primary to fence it
   InstanceState instance;
   ClusterView cluster;
   MemberInfo self;

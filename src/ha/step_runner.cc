@@ -55,6 +55,7 @@ void StepRunner::FenceIfLeasePassedUnseen(bool was_writable) {
     spdlog::error("fencing: {}", s.ToString());
     return;
   }
+  ++fences_;
   hooks_.Fire({"on_role_change", "primary", "replica", before.timeline,
                "the leader lease deadline passed while the agent was stalled: fenced"});
   if (Status s = instance_.Start(PgRole::kReplica, std::nullopt); !s.ok()) {
@@ -224,6 +225,7 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
     case Step::kFence: {
       if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) return s;
       if (before.role == PgRole::kPrimary) {
+        ++fences_;
         hooks_.Fire({"on_role_change", "primary", "replica", before.timeline, decision.reason});
       }
       return instance_.Start(PgRole::kReplica, std::nullopt);

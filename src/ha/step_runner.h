@@ -53,6 +53,8 @@ class StepRunner {
   // Not holding the key (or the server is down): nothing for the watchdog to fence.
   void DisarmWatchdog();
   bool watchdog_armed() const { return watchdog_armed_; }
+  // Times this node stopped its own writable primary to fence it.
+  uint64_t fences() const { return fences_; }
 
   // This member's record as of this tick, the base of every record written mid-tick.
   void SetSelf(MemberInfo self) { self_ = std::move(self); }
@@ -113,6 +115,7 @@ class StepRunner {
   TimePoint lease_deadline_{};
   std::optional<TimePoint> failsafe_until_;
   bool watchdog_armed_ = false;
+  uint64_t fences_ = 0;
   std::string detached_from_;  // the leader Instance::Detach() stopped replication from
   std::optional<TimePoint> promotion_refused_at_;  // a promotion hook last said no
   std::string rejoined_;                           // how this node last rejoined, for status
