@@ -10,6 +10,7 @@
 #include "api/peer_client.h"
 #include "dcs/etcd_dcs.h"
 #include "pg/pg_connection.h"
+#include "pg/server_state_query.h"
 
 namespace baton {
 
@@ -104,18 +105,9 @@ Status ProbePrimary(PgConnection& conn, MemberProbe* p) {
 Status ProbePostgres(const std::string& conninfo, Duration timeout, MemberProbe* p) {
   auto conn = PgConnection::Connect(conninfo, timeout);
   if (!conn.ok()) return conn.status();
-  auto rows = (*conn)->Query(
-      "SELECT pg_is_in_recovery(),"
-      " CASE WHEN pg_is_in_recovery()"
-      "  THEN GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
-      "  ELSE pg_current_wal_lsn() END,"
-      " pg_last_wal_replay_lsn(),"
-      " CASE WHEN pg_is_in_recovery()"
-      "  THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
-      "                (SELECT timeline_id FROM pg_control_checkpoint()))"
-      "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,"
-      " (SELECT status FROM pg_stat_wal_receiver),"
-      " (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver)");
+  auto rows =
+      (*conn)->Query(std::string("SELECT ") + kServerStateColumns +
+                     ", (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver)");
   if (!rows.ok()) return rows.status();
   if (rows->size() != 1) return Internal("the probe returned no row");
   const PgRow& row = rows->front();

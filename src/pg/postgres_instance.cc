@@ -14,6 +14,7 @@
 #include "core/wall_time.h"
 #include "pg/pg_files.h"
 #include "pg/postmaster.h"
+#include "pg/server_state_query.h"
 
 namespace baton {
 
@@ -173,19 +174,9 @@ InstanceState PostgresInstance::Probe() {
                                        : "postgres does not accept connections";
     return state;
   }
-  auto rows = conn->Query(
-      "SELECT pg_is_in_recovery(),"
-      " CASE WHEN pg_is_in_recovery()"
-      "  THEN GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
-      "  ELSE pg_current_wal_lsn() END,"
-      " pg_last_wal_replay_lsn(),"
-      " CASE WHEN pg_is_in_recovery()"
-      "  THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
-      "                (SELECT timeline_id FROM pg_control_checkpoint()))"
-      "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,"
-      " (SELECT status FROM pg_stat_wal_receiver),"
-      " to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
-      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+  auto rows = conn->Query(std::string("SELECT ") + kServerStateColumns +
+                          ", to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
+                          "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
   if (!rows.ok() || rows->size() != 1) {
     state.unresponsive = !rows.ok() && rows.status().code() == StatusCode::kTimeout;
     state.problem = rows.ok() ? "probe returned no row" : rows.status().message();

@@ -18,18 +18,6 @@ namespace {
 using namespace baton::testing;  // NOLINT: the harness is this suite's vocabulary
 
 constexpr const char* kHaproxy = "/usr/sbin/haproxy";
-// The documented file; the unprivileged wrapper passes a copy the test user can read.
-std::string DocumentedConfig() {
-  const char* examples = getenv("BATON_EXAMPLES_DIR");
-  return std::string(examples ? examples : BATON_SOURCE_DIR "/docs/examples") + "/haproxy.cfg";
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The documented config pointed at this cluster. Only two kinds of line change: each `bind`
 // listens on 127.0.0.1 on a free port instead of its documented address, and each `server`
@@ -89,8 +77,8 @@ class HaproxyTest : public ClusterSuite<HaproxyTest> {
   void SetUp() override {
     ClusterSuite::SetUp();
     if (HasFatalFailure()) return;
-    const std::string documented = ReadText(DocumentedConfig());
-    ASSERT_FALSE(documented.empty()) << "cannot read " << DocumentedConfig();
+    const std::string documented = ReadText(Example("haproxy.cfg"));
+    ASSERT_FALSE(documented.empty()) << "cannot read " << Example("haproxy.cfg");
     config_ = PointAt(documented, *cluster_);
     EXPECT_TRUE(config_.needs_root.empty())
         << "the documented config must run as any user; it has: " << config_.needs_root.front();

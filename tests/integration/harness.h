@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -38,6 +39,20 @@ bool PollUntil(Duration timeout, Condition condition) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return condition();
+}
+
+// A file's whole text ("" when it cannot be read).
+inline std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A file under docs/examples; the unprivileged wrapper passes a copy the test user can read.
+inline std::string Example(const std::string& path) {
+  const char* examples = getenv("BATON_EXAMPLES_DIR");
+  return std::string(examples ? examples : BATON_SOURCE_DIR "/docs/examples") + "/" + path;
 }
 
 inline Result<std::vector<PgRow>> Query(const std::string& conninfo, const std::string& sql) {

@@ -68,13 +68,6 @@ class OperatorTest : public ::testing::Test {
     return cluster_->dir + "/hooks-" + cluster_->nodes[i].name;
   }
 
-  static std::string ReadText(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
   static size_t Leader() {
     auto leader = cluster_->LeaderIndex();
     EXPECT_TRUE(leader.has_value()) << "no leader";

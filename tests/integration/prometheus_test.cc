@@ -14,19 +14,6 @@ namespace {
 
 using namespace baton::testing;  // NOLINT: the harness is this suite's vocabulary
 
-// The documented files; the unprivileged wrapper passes a copy the test user can read.
-std::string Example(const std::string& path) {
-  const char* examples = getenv("BATON_EXAMPLES_DIR");
-  return std::string(examples ? examples : BATON_SOURCE_DIR "/docs/examples") + "/" + path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class PrometheusTest : public ClusterSuite<PrometheusTest> {
  public:
   static LocalClusterOptions Options() { return ShortLeaseOptions(); }
@@ -59,7 +46,7 @@ class PrometheusTest : public ClusterSuite<PrometheusTest> {
       httplib::Client client("127.0.0.1", port_);
       auto res = client.Get("/-/ready");
       return res && res->status == 200;
-    })) << ReadFile(dir + "/prometheus.log");
+    })) << ReadText(dir + "/prometheus.log");
   }
 
   static void TearDownTestSuite() {
@@ -153,7 +140,7 @@ TEST_F(PrometheusTest, TheShippedRulesCheckAndLoadAndEveryAgentIsScraped) {
 
 TEST_F(PrometheusTest, EveryQueryOfTheShippedDashboardIsValidOnTheMetricsAgentsServe) {
   const auto dashboard =
-      nlohmann::json::parse(ReadFile(Example("grafana/baton-dashboard.json")), nullptr, false);
+      nlohmann::json::parse(ReadText(Example("grafana/baton-dashboard.json")), nullptr, false);
   ASSERT_TRUE(dashboard.is_object());
   ASSERT_TRUE(PollUntil(seconds(30), [] { return Scalar("count(up{job=\"baton\"} == 1)") == 3; }));
   httplib::Client agent("127.0.0.1", cluster_->nodes[0].api_port);
