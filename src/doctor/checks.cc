@@ -66,12 +66,13 @@ CheckResult CheckEtcd(const ClusterFacts& f) {
   }
   if (answering > f.etcd.size() / 2) {
     return Judge("etcd", "", CheckStatus::kWarn,
-                 fmt::format("{} of {} endpoints answer, a quorum; {}", answering, f.etcd.size(),
+                 fmt::format("{} of {} endpoints answer from here; {}", answering, f.etcd.size(),
                              first_error),
                  figures);
   }
+  // The cluster was read (a quorum answered it), but most endpoints do not answer from here.
   return Judge("etcd", "", CheckStatus::kFail,
-               fmt::format("{} of {} endpoints answer: no quorum; {}", answering, f.etcd.size(),
+               fmt::format("only {} of {} endpoints answer from here; {}", answering, f.etcd.size(),
                            first_error),
                figures);
 }
@@ -211,16 +212,20 @@ CheckResult CheckSlots(const ClusterFacts& f, const MemberProbe& leader) {
   nlohmann::json figures = nlohmann::json::array();
   std::vector<std::string> hoarding;
   for (const SlotRow& s : leader.slots) {
-    figures.push_back(
-        {{"slot", s.name}, {"active", s.active}, {"retained_bytes", s.retained_bytes}});
-    if (!s.active && s.retained_bytes > kSlotRetentionLimitBytes) {
+    figures.push_back({{"slot", s.name},
+                       {"active", s.active},
+                       {"retained_bytes", s.retained_bytes},
+                       {"lost", s.lost}});
+    if (s.lost) {
+      hoarding.push_back(s.name + " (lost: the WAL it needs is gone)");
+    } else if (!s.active && s.retained_bytes > kSlotRetentionLimitBytes) {
       hoarding.push_back(fmt::format("{} ({} bytes)", s.name, s.retained_bytes));
     }
   }
   if (!hoarding.empty()) {
     return Judge("slots", name, CheckStatus::kWarn,
-                 "inactive slots hold WAL beyond " + std::to_string(kSlotRetentionLimitBytes) +
-                     " bytes: " + Join(hoarding),
+                 "slots lost, or inactive and holding more than " +
+                     std::to_string(kSlotRetentionLimitBytes) + " bytes of WAL: " + Join(hoarding),
                  {{"slots", figures}});
   }
   if (leader.slots.empty()) {
@@ -301,21 +306,26 @@ CheckResult CheckReplication(const ClusterFacts& f, const std::string& name, con
         "replication", name, CheckStatus::kFail,
         fmt::format("streams on timeline {}, the leader is on {}", p.timeline, leader.timeline));
   }
-  const uint64_t lag_bytes =
+  // As failover ranks candidates: by the furthest WAL received (or replayed), not replay alone.
+  const uint64_t lag_bytes = leader.lsn > p.lsn ? leader.lsn.value - p.lsn.value : uint64_t{0};
+  const uint64_t replay_lag_bytes =
       leader.lsn > p.replay_lsn ? leader.lsn.value - p.replay_lsn.value : uint64_t{0};
   double lag_seconds = 0;
   for (const SenderRow& s : leader.senders) {
     if (s.application_name == name) lag_seconds = s.replay_lag_seconds;
   }
   nlohmann::json figures = {{"lag_bytes", lag_bytes},
+                            {"replay_lag_bytes", replay_lag_bytes},
                             {"lag_seconds", lag_seconds},
                             {"maximum_lag_on_failover", f.maximum_lag_bytes},
                             {"timeline", p.timeline}};
   if (lag_bytes > f.maximum_lag_bytes) {
+    // In synchronous mode the record, not the lag, decides who may be promoted.
+    const std::string consequence =
+        f.synchronous_mode == "off" ? ": not eligible for failover now" : "";
     return Judge("replication", name, CheckStatus::kWarn,
-                 fmt::format("lags {} bytes ({:.2f} s), more than maximum_lag_on_failover ({}): "
-                             "not eligible for failover now",
-                             lag_bytes, lag_seconds, f.maximum_lag_bytes),
+                 fmt::format("lags {} bytes ({:.2f} s), more than maximum_lag_on_failover ({}){}",
+                             lag_bytes, lag_seconds, f.maximum_lag_bytes, consequence),
                  figures);
   }
   return Judge("replication", name, CheckStatus::kOk,
@@ -345,6 +355,13 @@ CheckResult CheckTimeline(const std::string& name, uint32_t timeline, Lsn positi
   }
   auto fork = std::find_if(leader.history.begin(), leader.history.end(),
                            [&](const TimelineSwitch& s) { return s.timeline == timeline; });
+  if (fork == leader.history.end() && !leader.details_read) {
+    return Judge("timeline", name, CheckStatus::kWarn,
+                 fmt::format("on timeline {}, the leader on {}; the leader's history could not be "
+                             "read{}",
+                             timeline, leader.timeline, source),
+                 figures);
+  }
   if (fork == leader.history.end()) {
     return Judge(
         "timeline", name, CheckStatus::kFail,
@@ -427,9 +444,16 @@ std::vector<CheckResult> RunChecks(const ClusterFacts& f) {
   const MemberProbe* leader = LeaderProbe(f);
   if (leader != nullptr && !leader->in_recovery) {
     out.push_back(CheckWatchdog(f, *leader));
-    out.push_back(CheckSynchronous(f, *leader));
-    out.push_back(CheckSlots(f, *leader));
-    out.push_back(CheckArchiving(f, *leader));
+    if (leader->details_read) {
+      out.push_back(CheckSynchronous(f, *leader));
+      out.push_back(CheckSlots(f, *leader));
+      out.push_back(CheckArchiving(f, *leader));
+    } else {
+      out.push_back(Judge("details", f.view.leader->name, CheckStatus::kWarn,
+                          "synchronous standbys, slots, archiving and the timeline history not "
+                          "checked: " +
+                              leader->details_error));
+    }
   }
   std::set<std::string> names;
   for (const auto& [name, record] : f.view.members) names.insert(name);

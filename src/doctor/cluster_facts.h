@@ -37,6 +37,7 @@ struct SlotRow {
   std::string name;
   bool active = false;
   uint64_t retained_bytes = 0;  // WAL kept for it, from restart_lsn to the current position
+  bool lost = false;            // wal_status 'lost': the WAL it needs is gone
 };
 
 // A timeline switch in the primary's history file: timeline `timeline` ended at `switch_lsn`.
@@ -54,7 +55,9 @@ struct MemberProbe {
   Lsn replay_lsn;  // replica
   std::string receiver_status;  // replica: pg_stat_wal_receiver.status ("" = no receiver)
   std::string sender_address;   // replica: host:port its WAL receiver streams from
-  // Primary only.
+  // Primary only. details_read: every one of these was read; else details_error says why not.
+  bool details_read = false;
+  std::string details_error;
   std::vector<SenderRow> senders;
   std::vector<SlotRow> slots;
   std::vector<TimelineSwitch> history;  // its timeline history, oldest first

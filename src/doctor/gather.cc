@@ -71,12 +71,12 @@ Status ProbePrimary(PgConnection& conn, MemberProbe* p) {
   }
   auto slots = conn.Query(
       "SELECT slot_name, active,"
-      " COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint"
-      " FROM pg_replication_slots");
+      " COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint,"
+      " COALESCE(wal_status, '') FROM pg_replication_slots");
   if (!slots.ok()) return slots.status();
   for (const PgRow& row : *slots) {
-    p->slots.push_back(
-        {Cell(row, 0), Cell(row, 1) == "t", static_cast<uint64_t>(Integer(Cell(row, 2)))});
+    p->slots.push_back({Cell(row, 0), Cell(row, 1) == "t",
+                        static_cast<uint64_t>(Integer(Cell(row, 2))), Cell(row, 3) == "lost"});
   }
   auto settings = conn.Query(
       "SELECT current_setting('synchronous_standby_names'), current_setting('archive_mode'),"
@@ -99,6 +99,7 @@ Status ProbePrimary(PgConnection& conn, MemberProbe* p) {
     if (!history.ok()) return history.status().WithContext("reading its timeline history");
     if (!history->empty()) p->history = ParseHistory(Cell(history->front(), 0));
   }
+  p->details_read = true;
   return Status::Ok();
 }
 
@@ -118,7 +119,10 @@ Status ProbePostgres(const std::string& conninfo, Duration timeout, MemberProbe*
   p->receiver_status = Cell(row, 4);
   p->sender_address = Cell(row, 5);
   if (p->in_recovery) return Status::Ok();
-  return ProbePrimary(**conn, p);
+  // What the primary answered so far stands; a detail it refused (a role without the rights to
+  // read pg_stat_archiver or the history file) is reported apart.
+  if (Status details = ProbePrimary(**conn, p); !details.ok()) p->details_error = details.message();
+  return Status::Ok();
 }
 
 MemberProbe ProbeMember(const MemberInfo& member, const GatherOptions& options, PeerClient& peers) {
@@ -176,6 +180,10 @@ SmokeWrite WriteAndReadBack(const ClusterFacts& facts, const GatherOptions& opti
   }
   if (!written.ok()) {
     smoke.error = written.message();
+    // A commit that timed out may still have committed.
+    if ((*conn)->healthy()) {
+      (void)(*conn)->Execute("DELETE FROM baton_doctor WHERE token = " + (*conn)->Literal(token));
+    }
     return smoke;
   }
   smoke.write_ms = MillisecondsSince(start);

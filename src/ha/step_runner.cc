@@ -65,9 +65,11 @@ void StepRunner::FenceIfLeasePassedUnseen(bool was_writable) {
 
 Status StepRunner::ArmWatchdog() {
   if (Status s = instance_.ArmFence(FencingDeadline()); !s.ok()) {
+    last_arm_failed_ = true;  // the old watchdog may be gone: never reported as armed
     return s.WithContext("arming the watchdog");
   }
   watchdog_armed_ = true;
+  last_arm_failed_ = false;
   return Status::Ok();
 }
 

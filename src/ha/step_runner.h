@@ -52,7 +52,8 @@ class StepRunner {
   Status ArmWatchdog();
   // Not holding the key (or the server is down): nothing for the watchdog to fence.
   void DisarmWatchdog();
-  bool watchdog_armed() const { return watchdog_armed_; }
+  // Armed, and its last arming succeeded (what status and `baton doctor` report).
+  bool watchdog_armed() const { return watchdog_armed_ && !last_arm_failed_; }
   // Times this node stopped its own writable primary to fence it.
   uint64_t fences() const { return fences_; }
 
@@ -114,7 +115,8 @@ class StepRunner {
 
   TimePoint lease_deadline_{};
   std::optional<TimePoint> failsafe_until_;
-  bool watchdog_armed_ = false;
+  bool watchdog_armed_ = false;  // may need disarming
+  bool last_arm_failed_ = false;
   uint64_t fences_ = 0;
   std::string detached_from_;  // the leader Instance::Detach() stopped replication from
   std::optional<TimePoint> promotion_refused_at_;  // a promotion hook last said no

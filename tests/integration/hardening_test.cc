@@ -310,7 +310,7 @@ TEST(HardeningCliTest, BadConfigsAndUnknownVerbsAreRefusedNamingTheProblem) {
   EXPECT_NE(directory->output.find("is a directory"), std::string::npos) << directory->output;
 
   for (const std::vector<std::string>& words :
-       {std::vector<std::string>{"doctor"}, {"config", "validate"}, {"demo", "begin"}}) {
+       {std::vector<std::string>{"diagnose"}, {"config", "validate"}, {"demo", "begin"}}) {
     std::vector<std::string> argv = {BatonBinary()};
     argv.insert(argv.end(), words.begin(), words.end());
     const auto result = RunCommand(argv, {}, seconds(10));

@@ -27,6 +27,7 @@ MemberProbe Primary(uint32_t timeline, uint64_t lsn) {
   p.lsn = Lsn{lsn};
   p.archive_mode = "off";
   p.watchdog_armed = true;
+  p.details_read = true;
   return p;
 }
 
@@ -139,6 +140,14 @@ TEST(DoctorChecksTest, AReplicaBeyondTheLagLimitWarnsAndExitsOne) {
   EXPECT_NE(r.reason.find("more than maximum_lag_on_failover"), std::string::npos) << r.reason;
   EXPECT_EQ(Only(f, "replication", "node3").status, CheckStatus::kOk);
   EXPECT_EQ(DoctorExitCode(RunChecks(f)), 1);
+  // Received but not yet replayed is no bar to failover: as the candidate ranking reads it.
+  f.members["node2"].lsn = f.members["node1"].lsn;
+  EXPECT_EQ(Only(f, "replication", "node2").status, CheckStatus::kOk);
+  EXPECT_EQ(Only(f, "replication", "node2").figures["replay_lag_bytes"], 2u << 20);
+  // In synchronous mode the lag warns without claiming the replica is ineligible.
+  f.members["node2"].lsn = Lsn{0x5000};
+  f.synchronous_mode = "quorum";
+  EXPECT_EQ(Only(f, "replication", "node2").reason.find("not eligible"), std::string::npos);
 }
 
 TEST(DoctorChecksTest, AReplicaStreamingFromElsewhereOrNotAtAllFails) {
@@ -234,6 +243,32 @@ TEST(DoctorChecksTest, SlotsArchivingPendingRestartsAndMaintenanceEachHaveTheirS
   EXPECT_EQ(Only(f, "config", "node2").status, CheckStatus::kWarn);
   f.view.paused = true;
   EXPECT_EQ(Only(f, "maintenance", "").status, CheckStatus::kWarn);
+}
+
+TEST(DoctorChecksTest, APrimaryWhoseDetailsCannotBeReadIsAWarningNotADeadServer) {
+  ClusterFacts f = Healthy();
+  f.members["node1"].details_read = false;
+  f.members["node1"].details_error = "permission denied for function pg_read_file";
+  f.members["node1"].history.clear();
+  f.members["node2"] = Replica(1, 0x2000, "127.0.0.1:5001");
+  const auto results = RunChecks(f);
+  EXPECT_EQ(Find(results, "primary", "node1")->status, CheckStatus::kOk);
+  EXPECT_EQ(Find(results, "reachable", "node1")->status, CheckStatus::kOk);
+  const CheckResult* details = Find(results, "details", "node1");
+  ASSERT_NE(details, nullptr);
+  EXPECT_EQ(details->status, CheckStatus::kWarn);
+  EXPECT_NE(details->reason.find("permission denied"), std::string::npos);
+  EXPECT_EQ(Find(results, "synchronous", "node1"), nullptr);
+  // Without the leader's history, an older timeline is unknown, not diverged.
+  EXPECT_EQ(Find(results, "timeline", "node2")->status, CheckStatus::kWarn);
+}
+
+TEST(DoctorChecksTest, ALostSlotWarns) {
+  ClusterFacts f = Healthy();
+  f.members["node1"].slots = {{"gone", true, 0, true}};
+  const CheckResult r = Only(f, "slots", "node1");
+  EXPECT_EQ(r.status, CheckStatus::kWarn);
+  EXPECT_NE(r.reason.find("gone (lost"), std::string::npos) << r.reason;
 }
 
 TEST(DoctorChecksTest, ARegisteredNodeWithoutARecordFails) {
