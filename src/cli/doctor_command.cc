@@ -17,8 +17,7 @@ int DoctorCommand(const ClusterTarget& target, const DoctorOptions& options) {
   gather.etcd_endpoints = r.endpoints;
   gather.cluster = r.cluster;
   gather.node_config = r.config;
-  gather.timeout =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options.timeout_seconds));
+  gather.timeout = FromSeconds(options.timeout_seconds);
   gather.smoke_write = options.smoke_write;
   const auto start = std::chrono::steady_clock::now();
   const ClusterFacts facts = GatherFacts(gather);

@@ -87,8 +87,7 @@ int DrillCommand(const DrillCommandOptions& o) {
     if (!config.ok()) return ReportFailure(config.status());
     hold_seconds = config->timing.ttl_seconds + 2;
   }
-  const Duration pause =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hold_seconds));
+  const Duration pause = FromSeconds(hold_seconds);
   std::unique_ptr<Fault> fault;
   if (!o.config_path.empty() && o.fault == "switchover") {
     fault = MakeCommandFault(fmt::format("'{}' switchover -c '{}'", o.baton_binary, o.config_path),

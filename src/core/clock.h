@@ -96,6 +96,11 @@ inline double Seconds(Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// A Duration from seconds as a double (config values, flags).
+inline Duration FromSeconds(double seconds) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+}
+
 // Seconds from `t` to now on the real steady clock (for code that is not simulated: drills,
 // campaigns).
 inline double SecondsSince(TimePoint t) {

@@ -1,6 +1,7 @@
 #include "doctor/checks.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <set>
@@ -29,9 +30,7 @@ CheckResult Judge(std::string check, std::string member, CheckStatus status,
 }
 
 std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
+  return fmt::format("{}", fmt::join(items, ", "));
 }
 
 // The member the leader key names, when its PostgreSQL answered.

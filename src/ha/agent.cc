@@ -7,14 +7,6 @@
 
 namespace baton {
 
-namespace {
-
-Duration SecondsToDuration(double seconds) {
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
-}
-
-}  // namespace
-
 Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers)
     : local_config_(config),
       config_(std::move(config)),
@@ -291,7 +283,7 @@ void Agent::Run(const std::atomic<bool>& stop) {
     if (tick.decision.ChangesState() && tick.completed) continue;  // look again at once
     // Wake no later than the lease deadline, so a primary that must fence does so on time.
     const TimePoint now = clock_.Now();
-    TimePoint wake_at = now + SecondsToDuration(config_.timing.loop_wait_seconds);
+    TimePoint wake_at = now + FromSeconds(config_.timing.loop_wait_seconds);
     if (steps_.lease_deadline() > now) wake_at = std::min(wake_at, steps_.lease_deadline());
     std::unique_lock lock(mu_);
     clock_.WaitUntil(lock, wake_cv_, wake_at, [&] { return wake_ || stop.load(); });
@@ -314,7 +306,7 @@ void Agent::Shutdown() {
   }
   store_.CloseSession();
   hooks_.Fire({"on_stop", "", "", 0, "agent stopping"});
-  const auto hook_budget = SecondsToDuration(config_.hooks.timeout_seconds + 1);
+  const auto hook_budget = FromSeconds(config_.hooks.timeout_seconds + 1);
   if (!hooks_.Drain(hook_budget)) spdlog::warn("hooks still running at shutdown");
 }
 

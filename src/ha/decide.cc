@@ -22,10 +22,6 @@ using rules::Wait;
 
 namespace {
 
-Duration FromSeconds(double seconds) {
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
-}
-
 // How long a leaderless member waits for the others to publish their positions.
 Duration PositionWait(const Observation& o) {
   return FromSeconds(o.timing.loop_wait_seconds);

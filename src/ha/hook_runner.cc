@@ -26,7 +26,7 @@ const std::string& CommandFor(const Hooks& hooks, const std::string& event_name)
 }
 
 Duration HookTimeout(const Hooks& hooks) {
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hooks.timeout_seconds));
+  return FromSeconds(hooks.timeout_seconds);
 }
 
 }  // namespace
