@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/status_view.h"
 #include "core/json_text.h"
+#include "dcs/cluster_status.h"
 #include "dcs/cluster_store.h"
 #include "dcs/etcd_dcs.h"
 #include "ha/cluster_admin.h"

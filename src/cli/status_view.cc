@@ -4,27 +4,14 @@
 
 #include "core/json_integer.h"
 #include "core/wall_time.h"
+#include "dcs/cluster_status.h"
 
 namespace baton {
 
 namespace {
 
-std::string RoleOf(const ClusterView& view, const MemberInfo& m) {
-  if (view.leader && view.leader->name == m.name) return "leader";
-  return MemberRoleName(m.role);
-}
-
 std::string Rejoined(const MemberInfo& m) {
   return m.rejoined.empty() ? "" : "rejoined via " + m.rejoined;
-}
-
-// Registered nodes whose agent no longer publishes anything.
-std::vector<std::string> DownNodes(const ClusterView& view) {
-  std::vector<std::string> down;
-  for (const auto& [name, info] : view.nodes) {
-    if (view.Member(name) == nullptr) down.push_back(name);
-  }
-  return down;
 }
 
 std::string PendingRestart(const MemberInfo& m) {
@@ -45,52 +32,7 @@ std::string SyncLine(const SyncRecord& sync) {
   return fmt::format("Synchronous: {} of {} confirm each commit\n", sync.acks, names);
 }
 
-std::string StateOf(const MemberInfo& m) {
-  if (m.Runs(MemberRole::kReplica)) return m.streaming ? "streaming" : "running";
-  return MemberStateName(m.state);
-}
-
 }  // namespace
-
-nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& view) {
-  nlohmann::json members = nlohmann::json::array();
-  for (const auto& [name, m] : view.members) {
-    const auto lag = view.LagOf(m);
-    members.push_back(
-        {{"name", name},
-         {"host", m.pg_address},
-         {"api_url", m.api_url},
-         {"role", RoleOf(view, m)},
-         {"state", StateOf(m)},
-         {"timeline", m.timeline},
-         {"lsn", m.lsn.ToString()},
-         {"replay_lsn", m.replay_lsn.ToString()},
-         {"replay_timestamp",
-          m.replay_timestamp.empty() ? nlohmann::json() : nlohmann::json(m.replay_timestamp)},
-         {"lag_bytes", lag.bytes ? nlohmann::json(*lag.bytes) : nlohmann::json()},
-         {"lag_seconds", lag.seconds ? nlohmann::json(*lag.seconds) : nlohmann::json()},
-         {"upstream", m.upstream},
-         {"rejoined", m.rejoined.empty() ? nlohmann::json() : nlohmann::json(m.rejoined)},
-         {"tags", {{"nofailover", m.nofailover}, {"priority", m.priority}}},
-         {"pending_restart", m.pending_restart},
-         {"note", m.note}});
-  }
-  for (const auto& name : DownNodes(view)) {
-    members.push_back({{"name", name},
-                       {"host", view.nodes.at(name).value("pg_address", "")},
-                       {"role", "unknown"},
-                       {"state", "down"},
-                       {"note", "its agent does not report (baton remove forgets it)"}});
-  }
-  return {{"cluster", cluster},
-          {"initialized_by",
-           view.initialized_by ? nlohmann::json(*view.initialized_by) : nlohmann::json()},
-          {"leader", view.leader ? nlohmann::json(view.leader->name) : nlohmann::json()},
-          {"paused", view.paused},
-          {"switchover", view.switchover ? view.switchover->ToJson() : nlohmann::json()},
-          {"sync", view.sync ? view.sync->ToJson() : nlohmann::json()},
-          {"members", members}};
-}
 
 std::string ClusterStatusTable(const std::string& cluster, const ClusterView& view) {
   std::string out = fmt::format("Cluster {}: leader {}, {} member(s){}\n", cluster,
@@ -105,8 +47,8 @@ std::string ClusterStatusTable(const std::string& cluster, const ClusterView& vi
     std::string note = healthy && view.leader ? Rejoined(m) : m.note;
     if (!m.pending_restart.empty()) note += (note.empty() ? "" : "; ") + PendingRestart(m);
     out += fmt::format("{:<12} {:<21} {:<8} {:<10} {:>3} {:<12} {:>10} {:>8}  {}\n", name,
-                       m.pg_address, RoleOf(view, m), StateOf(m), m.timeline, m.lsn.ToString(),
-                       lag.bytes ? std::to_string(*lag.bytes) : "-",
+                       m.pg_address, MemberRoleShown(view, m), MemberStateShown(m), m.timeline,
+                       m.lsn.ToString(), lag.bytes ? std::to_string(*lag.bytes) : "-",
                        lag.seconds ? fmt::format("{:.1f}", *lag.seconds) : "-", note);
   }
   for (const auto& name : DownNodes(view)) {

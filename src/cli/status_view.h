@@ -1,4 +1,5 @@
-// Renders a cluster's state for people (a table) and for scripts (JSON). Pure functions.
+// Renders a cluster's state and history for people, as tables (the JSON form is
+// dcs/cluster_status.h). Pure functions.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,7 +9,6 @@
 
 namespace baton {
 
-nlohmann::json ClusterStatusJson(const std::string& cluster, const ClusterView& view);
 std::string ClusterStatusTable(const std::string& cluster, const ClusterView& view);
 std::string HistoryTable(const ClusterView& view);
 
