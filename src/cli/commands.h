@@ -72,8 +72,14 @@ struct DrillCommandOptions {
   DrillOptions options;
   bool json = false;
   std::string plot_path;
+  bool history = false;  // list the drills kept in etcd instead of running one
 };
 int DrillCommand(const DrillCommandOptions& options);
+// `baton drill --history`: the drills kept in the cluster's etcd, oldest first.
+int DrillHistoryCommand(const DrillCommandOptions& options);
+// Keeps a finished drill's record in the etcd of the cluster `options` names (-c or --demo);
+// says on stderr why not when it cannot (--dsn names none, etcd unreachable).
+void RecordDrill(const DrillCommandOptions& options, const std::vector<DrillRound>& rounds);
 int DemoStartCommand(const LocalClusterOptions& options);
 int DemoStopCommand(const std::string& dir);
 

@@ -47,6 +47,7 @@ bool IsPartitionFault(const std::string& kind) {
 }  // namespace
 
 int DrillCommand(const DrillCommandOptions& o) {
+  if (o.history) return DrillHistoryCommand(o);
   const int targets = !o.demo_dir.empty() + !o.config_path.empty() + !o.dsn.empty();
   if (targets != 1) {
     return ReportFailure(InvalidArgument(
@@ -133,6 +134,7 @@ int DrillCommand(const DrillCommandOptions& o) {
     if (!out.flush()) return ReportFailure(Internal("cannot write " + o.plot_path));
     if (!o.json) std::cout << "Timeline written to " << o.plot_path << "\n";
   }
+  RecordDrill(o, rounds);
   for (const auto& r : rounds) {
     if (!r.failure.empty()) return kExitFailure;
   }

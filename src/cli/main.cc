@@ -232,6 +232,8 @@ int main(int argc, char** argv) {
   drill->add_flag("--force", drill_options.options.force, "Run against an unhealthy cluster");
   drill->add_flag("--json", drill_options.json, "Print JSON for scripts");
   drill->add_option("--plot", drill_options.plot_path, "Write an SVG timeline to FILE");
+  drill->add_flag("--history", drill_options.history,
+                  "List the drills kept in the cluster's etcd (with -c FILE or --demo DIR)");
 
   std::string check_path;
   auto* config = app.add_subcommand("config", "Config files, and the cluster's dynamic settings");

@@ -17,6 +17,7 @@ constexpr const char* kMembers = "members/";
 constexpr const char* kConfig = "config";
 constexpr const char* kPause = "pause";
 constexpr const char* kHistory = "history/";
+constexpr const char* kDrills = "drills/";
 constexpr const char* kStatus = "status";
 constexpr const char* kNodes = "nodes/";
 constexpr const char* kSwitchover = "switchover";
@@ -124,6 +125,9 @@ Result<ClusterView> ClusterStore::Load() {
     } else if (key.rfind(kHistory, 0) == 0) {
       auto record = nlohmann::json::parse(kv.value, nullptr, false);
       if (record.is_object()) view.history.push_back(record);
+    } else if (key.rfind(kDrills, 0) == 0) {
+      auto record = nlohmann::json::parse(kv.value, nullptr, false);
+      if (record.is_object()) view.drills.push_back(record);
     }
   }
   return view;
@@ -292,11 +296,20 @@ Status ClusterStore::EndAction(const std::string& node) {
   return dcs_.Delete(prefix_ + kActions + node);
 }
 
-Status ClusterStore::AppendHistory(const nlohmann::json& record) {
+Status ClusterStore::AppendRecord(const char* folder, const nlohmann::json& record) {
+  // Keys sort by the time they were written, so a range read lists the records oldest first.
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  return dcs_.Put(fmt::format("{}{}{:020d}-{}", prefix_, kHistory, micros, node_), JsonText(record),
+  return dcs_.Put(fmt::format("{}{}{:020d}-{}", prefix_, folder, micros, node_), JsonText(record),
                   0);
+}
+
+Status ClusterStore::AppendHistory(const nlohmann::json& record) {
+  return AppendRecord(kHistory, record);
+}
+
+Status ClusterStore::AppendDrill(const nlohmann::json& record) {
+  return AppendRecord(kDrills, record);
 }
 
 Status ClusterStore::SetPaused(bool paused, const std::string& by) {

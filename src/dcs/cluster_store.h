@@ -8,6 +8,7 @@
 //   pause             present while the cluster is in maintenance mode (who paused it, when)
 //   status            the leader's last position (LeaderStatus JSON), written every tick
 //   history/<n>       one JSON record per role change
+//   drills/<n>        one JSON record per finished `baton drill` (drill/drill_history.h)
 //   nodes/<name>      every node that ever joined (no lease), so a dead one still shows
 //   sync              SyncRecord JSON: where acknowledged commits are (synchronous mode)
 //   switchover, failover, actions/<name>   operator requests (dcs/requests.h)
@@ -59,6 +60,7 @@ struct ClusterView {
   nlohmann::json config = nlohmann::json::object();
   std::string config_text;              // /config as stored ("" when absent), for compare-and-swap
   std::vector<nlohmann::json> history;  // oldest first
+  std::vector<nlohmann::json> drills;   // oldest first
   std::optional<SwitchoverRequest> switchover;
   std::string switchover_text;  // as stored ("" when absent; set even when malformed)
   std::optional<FailoverRequest> failover;
@@ -169,6 +171,8 @@ class ClusterStore {
   Status SetPaused(bool paused, const std::string& by);
   Status WriteLeaderStatus(const LeaderStatus& status);
   Status AppendHistory(const nlohmann::json& record);
+  // Keeps a finished drill's record (kept like history: never expires, never rewritten).
+  Status AppendDrill(const nlohmann::json& record);
   // `on_change` runs (on another thread) for every change of a key of this cluster, with the
   // key relative to prefix() ("leader", "members/node2", ...) and its new value ("" deleted).
   void Watch(std::function<void(const std::string& key, const std::string& value)> on_change);
@@ -177,6 +181,9 @@ class ClusterStore {
   static bool IsMemberKey(const std::string& key);
 
  private:
+  // Puts `record` under `folder` ("history/", "drills/") at a new key.
+  Status AppendRecord(const char* folder, const nlohmann::json& record);
+
   Dcs& dcs_;
   const std::string prefix_;
   const std::string node_;
