@@ -9,7 +9,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql-15 postgresql-client-15 etcd-server etcd-client
-  libasio-dev pgbouncer haproxy prometheus
+  libasio-dev pgbouncer haproxy prometheus chromium
   procps util-linux iproute2 iptables curl openssl
 )
 

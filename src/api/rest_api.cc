@@ -11,7 +11,9 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "api/status_page.h"
 #include "core/json_text.h"
+#include "dcs/cluster_status.h"
 
 namespace baton {
 
@@ -20,6 +22,9 @@ namespace {
 // The endpoints that answer whether this node is the writable primary.
 constexpr std::array<const char*, 4> kPrimaryPaths = {"/primary", "/master", "/leader",
                                                       "/read-write"};
+// How many of the newest role changes and drills GET /history serves.
+constexpr size_t kHistoryServed = 100;
+constexpr size_t kDrillsServed = 50;
 
 [[noreturn]] void ProgrammingError(const std::string& what) {
   spdlog::critical("RestApi: {}", what);
@@ -208,6 +213,26 @@ void RestApi::AddOpenEndpoints() {
         {{"cluster", config_.cluster_name},
          {"leader", s.cluster.leader ? nlohmann::json(s.cluster.leader->name) : nlohmann::json()},
          {"members", members}});
+  });
+  open("/status", {}, [this](const HttpRequest&) {
+    const AgentSnapshot s = agent_.Snapshot();
+    return Reply(s.dcs_reachable, ClusterStatusJson(config_.cluster_name, s.cluster));
+  });
+  open("/history", {}, [this](const HttpRequest&) {
+    const AgentSnapshot s = agent_.Snapshot();
+    auto newest = [](const std::vector<nlohmann::json>& records, size_t count) {
+      const size_t skip = records.size() > count ? records.size() - count : 0;
+      return nlohmann::json(std::vector<nlohmann::json>(records.begin() + skip, records.end()));
+    };
+    return Reply(s.dcs_reachable, {{"cluster", config_.cluster_name},
+                                   {"history", newest(s.cluster.history, kHistoryServed)},
+                                   {"drills", newest(s.cluster.drills, kDrillsServed)}});
+  });
+  open("/ui", {}, [](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/html; charset=utf-8";
+    response.body = StatusPageHtml();
+    return response;
   });
   // A primary in failsafe mode asks the others; quick (a lock and a few fields), so it is
   // answered on the network thread like the checks.

@@ -7,6 +7,9 @@
 //   GET /liveness   200 while the agent loop is ticking
 //   GET /readiness  200 when this node can serve its role (leader primary, or streaming replica)
 //   GET /cluster    JSON of every member
+//   GET /status     the cluster as `baton status --json` prints it (dcs/cluster_status.h)
+//   GET /history    {"history": the newest role changes, "drills": the newest kept drills}
+//   GET /ui         the status page (api/status_page.h), drawn from /status and /history
 //   POST /failsafe  {"leader": NAME}: a primary in failsafe mode asks this member to confirm
 //                   (200 {"accepted": true|false, "reason": ...}; AgentView::ConfirmFailsafe)
 // Every answer carries this node's state as JSON. These are open to anyone, also as HEAD and
