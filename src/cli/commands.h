@@ -77,9 +77,10 @@ struct DrillCommandOptions {
 int DrillCommand(const DrillCommandOptions& options);
 // `baton drill --history`: the drills kept in the cluster's etcd, oldest first.
 int DrillHistoryCommand(const DrillCommandOptions& options);
-// Keeps a finished drill's record in the etcd of the cluster `options` names (-c or --demo);
-// says on stderr why not when it cannot (--dsn names none, etcd unreachable).
-void RecordDrill(const DrillCommandOptions& options, const std::vector<DrillRound>& rounds);
+// Keeps a finished drill's record in the etcd of the cluster `options` names (-c or --demo).
+// Returns the line that says where it went, or why it was not kept (--dsn names no cluster,
+// etcd unreachable).
+std::string RecordDrill(const DrillCommandOptions& options, const std::vector<DrillRound>& rounds);
 int DemoStartCommand(const LocalClusterOptions& options);
 int DemoStopCommand(const std::string& dir);
 

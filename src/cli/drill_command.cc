@@ -123,6 +123,9 @@ int DrillCommand(const DrillCommandOptions& o) {
   }
   const std::vector<DrillRound> rounds = drill.Run();
   if (tty) std::cerr << "\r\033[K" << std::flush;
+  // Kept before the report is printed: with --json, the last thing on the output is the JSON.
+  const std::string kept = RecordDrill(o, rounds);
+  if (o.json) std::cerr << kept << "\n";
   if (o.json) {
     std::cout << JsonText(DrillJson(rounds), 2) << "\n";
   } else {
@@ -134,7 +137,7 @@ int DrillCommand(const DrillCommandOptions& o) {
     if (!out.flush()) return ReportFailure(Internal("cannot write " + o.plot_path));
     if (!o.json) std::cout << "Timeline written to " << o.plot_path << "\n";
   }
-  RecordDrill(o, rounds);
+  if (!o.json) std::cout << kept << "\n";
   for (const auto& r : rounds) {
     if (!r.failure.empty()) return kExitFailure;
   }

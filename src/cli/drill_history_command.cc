@@ -23,28 +23,20 @@ std::string ClusterConfigOf(const DrillCommandOptions& o) {
 
 }  // namespace
 
-void RecordDrill(const DrillCommandOptions& o, const std::vector<DrillRound>& rounds) {
+std::string RecordDrill(const DrillCommandOptions& o, const std::vector<DrillRound>& rounds) {
   const std::string config_path = ClusterConfigOf(o);
-  if (config_path.empty()) {
-    std::cerr << "drill not recorded: --dsn names no baton cluster to keep it in\n";
-    return;
-  }
+  if (config_path.empty()) return "drill not recorded: --dsn names no baton cluster to keep it in";
   auto connected = Connect(ClusterTarget{config_path, "", ""});
   if (std::holds_alternative<int>(connected)) {
-    std::cerr << "drill not recorded: the cluster's etcd cannot be reached\n";
-    return;
+    return "drill not recorded: the cluster's etcd cannot be reached";
   }
   Connected& c = std::get<Connected>(connected);
   SteadyClock clock;
   ClusterStore store(*c.dcs, c.cluster, "drill", 10, clock);
   const std::string fault = o.fault.empty() ? o.fault_command : o.fault;
   const Status kept = store.AppendDrill(DrillRecord(rounds, fault, UnixNow(), OperatorName()));
-  if (!kept.ok()) {
-    std::cerr << "drill not recorded: " << kept.message() << "\n";
-  } else if (!o.json) {
-    std::cout << "Recorded in cluster " << c.cluster
-              << "'s history: `baton drill --history` shows the trend\n";
-  }
+  if (!kept.ok()) return "drill not recorded: " + kept.message();
+  return "Recorded in cluster " + c.cluster + "'s history: `baton drill --history` shows the trend";
 }
 
 int DrillHistoryCommand(const DrillCommandOptions& o) {
