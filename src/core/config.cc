@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/http_url.h"
+
 extern char** environ;  // NOLINT: POSIX
 
 namespace baton {
@@ -182,6 +184,13 @@ Status ParseHostPort(const std::string& raw, HostPort* out) {
   return Status::Ok();
 }
 
+Status ParseWebhook(const std::string& raw, std::string* out) {
+  auto url = HttpUrl::Parse(raw);
+  if (!url.ok()) return url.status();
+  *out = raw;
+  return Status::Ok();
+}
+
 const std::vector<Field>& Schema() {
   static const std::vector<Field> fields = {
       {"cluster.name", "", true, "Cluster name; keys live under /baton/<name>/ in etcd.",
@@ -249,10 +258,26 @@ const std::vector<Field>& Schema() {
       {"hooks.fence_command", "", false,
        "Command that fences the old leader before a failover promotes this node; must succeed.",
        [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.fence_command); }},
+      {"hooks.on_alert", "", false,
+       "Command run for each alert event, with its JSON in BATON_ALERT.",
+       [](Config& c, const std::string& v) { return ParseNonEmpty(v, &c.hooks.on_alert); }},
       {"hooks.timeout", "30", false, "Seconds a hook may run before it is killed.",
        [](Config& c, const std::string& v) {
          return ParseSeconds(v, 0.1, 3600, &c.hooks.timeout_seconds);
        }},
+      {"alerts.webhook", "", false,
+       "http(s)://host[:port]/path that gets each alert event as a JSON POST.",
+       [](Config& c, const std::string& v) { return ParseWebhook(v, &c.alerts.webhook); }},
+      {"alerts.timeout", "5", false, "Seconds one webhook delivery attempt may take.",
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.1, 300, &c.alerts.timeout_seconds);
+       }},
+      {"alerts.retries", "3", false,
+       "Further attempts after a failed delivery, with a backoff doubling from 1 s (0-20).",
+       [](Config& c, const std::string& v) { return ParseInt(v, 0, 20, &c.alerts.retries); }},
+      {"alerts.ca_file", "", false,
+       "PEM CA bundle an https webhook's certificate is verified with (default: the system's).",
+       [](Config& c, const std::string& v) { return ParseAbsolutePath(v, &c.alerts.ca_file); }},
       {"timing.ttl", "10", false, "Leader lease TTL in seconds (2-3600).",
        [](Config& c, const std::string& v) { return ParseInt(v, 2, 3600, &c.timing.ttl_seconds); }},
       {"timing.loop_wait", "1", false, "Seconds between agent loops when nothing happens.",
@@ -525,6 +550,11 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
         fmt::format("config {}: key 'restapi.keyfile': restapi.certfile and restapi.keyfile go "
                     "together",
                     source));
+  }
+  const auto webhook = HttpUrl::Parse(config.alerts.webhook);
+  if (!config.alerts.ca_file.empty() && !(webhook.ok() && webhook->tls())) {
+    return InvalidArgument(
+        fmt::format("config {}: key 'alerts.ca_file': needs an https:// alerts.webhook", source));
   }
   const Timing& t = config.timing;
   if (t.loop_wait_seconds >= t.ttl_seconds) {

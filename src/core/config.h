@@ -58,10 +58,21 @@ struct Hooks {
   std::string on_stop;         // the agent is stopping
   std::string on_role_change;  // this node's PostgreSQL changed role
   std::string on_failover;     // this node was promoted to replace a lost or departing leader
+  std::string on_alert;        // an alert event (BATON_ALERT holds its JSON; see AlertSettings)
   // Run synchronously before a promotion, each bounded by `timeout_seconds` and by the lease:
   std::string pre_promote;    // a non-zero exit aborts the promotion and gives the key up
   std::string fence_command;  // fences the old leader (STONITH) before a failover; must succeed
   double timeout_seconds = 30;
+};
+
+// Where alert events go besides hooks.on_alert: a JSON POST to a webhook, retried with backoff
+// (docs/monitoring.md#alerts-without-prometheus). Empty webhook = none.
+struct AlertSettings {
+  std::string webhook;         // http(s)://host[:port]/path, checked by HttpUrl::Parse
+  double timeout_seconds = 5;  // one delivery attempt: connect, send, answer
+  int retries = 3;             // further attempts after a failed one
+  std::string ca_file;         // PEM CA bundle for an https webhook (default: the system's)
+  bool Configured() const { return !webhook.empty(); }
 };
 
 // How the leader replicates: `off` acknowledges commits once they are local (asynchronous);
@@ -132,6 +143,7 @@ struct Config {
   HaPolicy ha;
   Tags tags;
   Hooks hooks;
+  AlertSettings alerts;
   RouterSettings router;
   PgBouncerSettings pgbouncer;
 

@@ -20,6 +20,7 @@ const std::string& CommandFor(const Hooks& hooks, const std::string& event_name)
   if (event_name == "on_stop") return hooks.on_stop;
   if (event_name == "on_role_change") return hooks.on_role_change;
   if (event_name == "on_failover") return hooks.on_failover;
+  if (event_name == "on_alert") return hooks.on_alert;
   if (event_name == "pre_promote") return hooks.pre_promote;
   if (event_name == "fence_command") return hooks.fence_command;
   return kNone;

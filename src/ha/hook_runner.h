@@ -1,5 +1,6 @@
 // HookRunner: runs the operator's hook commands (config `hooks.*`) when the agent starts or
-// stops, when this node's role changes and when it is promoted by a failover.
+// stops, when this node's role changes, when it is promoted by a failover and for each alert
+// (on_alert, fired by AlertSender).
 //
 // Fire() only queues the event: one worker thread runs the hooks in order, each as
 // `/bin/sh -c <command>` with the event in BATON_* environment variables, killed with its
@@ -28,7 +29,7 @@ namespace baton {
 // What happened, passed to the hook command as environment variables.
 struct HookEvent {
   std::string name;      // "on_start" | "on_stop" | "on_role_change" | "on_failover" |
-                         // "pre_promote" | "fence_command"
+                         // "on_alert" | "pre_promote" | "fence_command"
   std::string old_role;  // "primary" | "replica" | "" (unknown)
   std::string new_role;
   uint32_t timeline = 0;

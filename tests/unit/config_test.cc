@@ -120,6 +120,20 @@ router:
   EXPECT_EQ(bouncer->pgbouncer.dbname, "app");  // defaults to the entry's name
 }
 
+// The valid file with an alerts: section of `lines`.
+std::string WithAlerts(const std::string& lines) {
+  return std::string(kValid) + "alerts:\n" + lines;
+}
+
+// gtest's name for a case: its description with '_' for every other character.
+std::string CaseName(const ::testing::TestParamInfo<BadCase>& param_info) {
+  std::string name = param_info.param.name;
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+}
+
 class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadConfigTest, IsRefusedNamingTheFileAndTheKey) {
@@ -208,13 +222,75 @@ INSTANTIATE_TEST_SUITE_P(
                               {{"BATON_TIMING_TTL", "-3"}},
                               "'timing.ttl'",
                               "BATON_TIMING_TTL"}),
-    [](const ::testing::TestParamInfo<BadCase>& param_info) {
-      std::string name = param_info.param.name;
-      for (char& ch : name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      }
-      return name;
-    });
+    CaseName);
+
+INSTANTIATE_TEST_SUITE_P(
+    AlertCases, BadConfigTest,
+    ::testing::Values(
+        BadCase{"webhook not a URL",
+                WithAlerts("  webhook: alerts.example.com\n"),
+                {},
+                "'alerts.webhook'",
+                "http:// or https:// URL"},
+        BadCase{"webhook with another scheme",
+                WithAlerts("  webhook: ftp://h:21/x\n"),
+                {},
+                "'alerts.webhook'",
+                "scheme 'ftp' is not supported"},
+        BadCase{"webhook with a bad port",
+                WithAlerts("  webhook: http://h:0/x\n"),
+                {},
+                "'alerts.webhook'",
+                "port 1-65535"},
+        BadCase{"webhook with credentials",
+                WithAlerts("  webhook: http://u:p@h/x\n"),
+                {},
+                "'alerts.webhook'",
+                "user:password@"},
+        BadCase{"negative alert retries",
+                WithAlerts("  retries: -1\n"),
+                {},
+                "'alerts.retries'",
+                "from 0 to 20"},
+        BadCase{
+            "zero alert timeout", WithAlerts("  timeout: 0\n"), {}, "'alerts.timeout'", "from 0.1"},
+        BadCase{"alert CA file without https",
+                WithAlerts("  webhook: http://h/x\n  ca_file: /ca.pem\n"),
+                {},
+                "'alerts.ca_file'",
+                "needs an https://"},
+        BadCase{"empty alert hook",
+                std::string(kValid) + "hooks:\n  on_alert: ''\n",
+                {},
+                "'hooks.on_alert'",
+                "must not be empty"},
+        BadCase{"bad webhook from environment",
+                kValid,
+                {{"BATON_ALERTS_WEBHOOK", "mailto:ops@example.com"}},
+                "'alerts.webhook'",
+                "BATON_ALERTS_WEBHOOK"}),
+    CaseName);
+
+TEST(ConfigTest, AlertsAreOffByDefaultAndParsedWhenGiven) {
+  auto plain = ParseConfig(kValid, "node.yaml", {});
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE(plain->alerts.Configured());
+  EXPECT_TRUE(plain->hooks.on_alert.empty());
+  EXPECT_DOUBLE_EQ(plain->alerts.timeout_seconds, 5);
+  EXPECT_EQ(plain->alerts.retries, 3);
+
+  auto config = ParseConfig(WithAlerts("  webhook: https://hooks.example.com/T0/B1?x=1\n"
+                                       "  timeout: 2.5\n  retries: 0\n  ca_file: /etc/ssl/ca.pem\n"
+                                       "hooks:\n  on_alert: /usr/local/bin/page\n"),
+                            "node.yaml", {{"BATON_ALERTS_RETRIES", "7"}});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->alerts.Configured());
+  EXPECT_EQ(config->alerts.webhook, "https://hooks.example.com/T0/B1?x=1");
+  EXPECT_DOUBLE_EQ(config->alerts.timeout_seconds, 2.5);
+  EXPECT_EQ(config->alerts.retries, 7);  // the environment wins
+  EXPECT_EQ(config->alerts.ca_file, "/etc/ssl/ca.pem");
+  EXPECT_EQ(config->hooks.on_alert, "/usr/local/bin/page");
+}
 
 TEST(ConfigTest, MissingFileIsRefusedWithItsName) {
   auto config = LoadConfigFile("/nonexistent/baton.yaml", {});
