@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/http_client.h"
 #include "core/tcp_probe.h"
 #include "pg/pg_connection.h"
 
@@ -13,15 +14,10 @@ namespace baton {
 
 namespace {
 
+// An answer from a member's address is all that is asked: its certificate is not verified.
 std::unique_ptr<httplib::Client> ApiClient(const std::string& url, Duration timeout) {
-  auto client = std::make_unique<httplib::Client>(url);
+  auto client = MakeHttpClient(url, timeout);
   client->enable_server_certificate_verification(false);
-  const double seconds = Seconds(timeout);
-  const auto whole = static_cast<time_t>(seconds);
-  const auto micros = static_cast<time_t>((seconds - static_cast<double>(whole)) * 1e6);
-  client->set_connection_timeout(whole, micros);
-  client->set_read_timeout(whole, micros);
-  client->set_write_timeout(whole, micros);
   return client;
 }
 
