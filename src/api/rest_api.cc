@@ -259,6 +259,7 @@ void RestApi::AddOpenEndpoints() {
 std::string RestApi::Metrics() const {
   const AgentSnapshot s = agent_.Snapshot();
   const HookRunner::Counts hooks = agent_.HookCounts();
+  const AlertCounts alerts = agent_.AlertStats();
   std::string text;
   auto metric = [&text](const char* name, const char* type, const char* help, double value) {
     const std::string shown = std::isnan(value) ? "NaN" : fmt::format("{}", value);
@@ -315,6 +316,16 @@ std::string RestApi::Metrics() const {
          static_cast<double>(hooks.timed_out));
   metric("baton_hooks_dropped_total", "counter", "Hook events dropped from a full queue",
          static_cast<double>(hooks.dropped));
+  metric("baton_alerts_sent_total", "counter", "Alert events delivered to alerts.webhook",
+         static_cast<double>(alerts.sent));
+  metric("baton_alerts_failed_total", "counter",
+         "Alert events given up on after alerts.retries, or refused by the webhook",
+         static_cast<double>(alerts.failed));
+  metric("baton_alerts_retries_total", "counter", "Webhook delivery attempts after a failed one",
+         static_cast<double>(alerts.retries));
+  metric("baton_alerts_dropped_total", "counter",
+         "Alert events dropped undelivered: from a full queue, or queued at shutdown",
+         static_cast<double>(alerts.dropped));
   if (server_) {
     const HttpServerStats http = server_->Stats();
     metric("baton_rest_connections", "gauge", "Open REST API connections",

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "api/admin_verbs.h"
+#include "api/alert_sender.h"
 #include "api/http_server.h"
 #include "api/peer_client.h"
 #include "api/rest_api.h"
@@ -19,6 +20,12 @@
 #include "router/router_service.h"
 
 namespace baton {
+
+namespace {
+
+constexpr auto kAlertDrainAtShutdown = std::chrono::seconds(10);
+
+}  // namespace
 
 int AgentCommand(const std::string& config_path) {
   auto config = LoadConfigFile(config_path, ProcessEnvironment());
@@ -68,7 +75,11 @@ int AgentCommand(const std::string& config_path) {
       std::clamp<Duration>(std::chrono::milliseconds(config->timing.ttl_seconds * 100),
                            std::chrono::milliseconds(200), std::chrono::seconds(1));
   PeerClient peers(*config, peer_timeout);
-  Agent agent(*config, dcs, instance, clock, peers);
+  AlertSender alerts(*config);
+  if (config->alerts.Configured()) {
+    spdlog::info("alerts to {}", HttpUrl::Parse(config->alerts.webhook)->Origin());
+  }
+  Agent agent(*config, dcs, instance, clock, peers, alerts);
   RestApi api(agent, *config, clock);
   AddAdminVerbs(api, dcs, *config, clock);
   if (Status s = api.Start(); !s.ok()) {
@@ -95,6 +106,10 @@ int AgentCommand(const std::string& config_path) {
     agent.Wake();
   });
   agent.Run(stop);
+  // Alerts of the last moments (a fencing at shutdown) get a bounded chance to go out.
+  if (!alerts.Drain(kAlertDrainAtShutdown)) {
+    spdlog::warn("alerts still undelivered at shutdown: dropping them");
+  }
   if (router) router->Stop();
   api.Stop();
   // Nothing may call back into the agent once it is gone.

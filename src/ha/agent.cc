@@ -7,15 +7,17 @@
 
 namespace baton {
 
-Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers)
+Agent::Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers,
+             Alerts& alerts)
     : local_config_(config),
       config_(std::move(config)),
       instance_(instance),
       clock_(clock),
       peers_(peers),
+      alerts_(alerts),
       store_(dcs, config_.cluster_name, config_.node_name, config_.timing.ttl_seconds, clock),
       hooks_(config_.hooks, config_.cluster_name, config_.node_name),
-      steps_(config_, store_, instance_, hooks_, clock) {}
+      steps_(config_, store_, instance_, hooks_, alerts_, clock) {}
 
 Agent::Tick Agent::RunOnce() {
   Observation o;
@@ -97,7 +99,14 @@ Agent::Tick Agent::RunOnce() {
   const bool cannot_write =
       !o.instance.running || (o.instance.accepting && o.instance.role == PgRole::kReplica);
   if (o.dcs_reachable && !leader && cannot_write) steps_.DisarmWatchdog();
-  if (o.dcs_reachable) leaderless_ = !o.cluster.leader.has_value();
+  if (o.dcs_reachable) {
+    leaderless_ = !o.cluster.leader.has_value();
+    const uint64_t limit = config_.timing.maximum_lag_on_failover;
+    for (const Alert& alert :
+         lag_alerts_.Update(o.cluster, config_.node_name, leader, limit, o.wall_now_unix)) {
+      alerts_.Send(alert);
+    }
+  }
   o.leader_reach = ProbeLeader(o);
   if (o.dcs_reachable) WatchLeaderNode(o);
 
@@ -308,6 +317,16 @@ void Agent::Shutdown() {
   hooks_.Fire({"on_stop", "", "", 0, "agent stopping"});
   const auto hook_budget = FromSeconds(config_.hooks.timeout_seconds + 1);
   if (!hooks_.Drain(hook_budget)) spdlog::warn("hooks still running at shutdown");
+}
+
+HookRunner::Counts Agent::HookCounts() const {
+  HookRunner::Counts counts = hooks_.counts();
+  const HookRunner::Counts alert_hooks = alerts_.counts().hooks;
+  counts.started += alert_hooks.started;
+  counts.failed += alert_hooks.failed;
+  counts.timed_out += alert_hooks.timed_out;
+  counts.dropped += alert_hooks.dropped;
+  return counts;
 }
 
 AgentSnapshot Agent::Snapshot() const {

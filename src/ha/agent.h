@@ -20,8 +20,10 @@
 #include "dcs/cluster_store.h"
 #include "dcs/dcs.h"
 #include "ha/agent_view.h"
+#include "ha/alert.h"
 #include "ha/decision.h"
 #include "ha/hook_runner.h"
+#include "ha/lag_alerts.h"
 #include "ha/memory.h"
 #include "ha/observation.h"
 #include "ha/peers.h"
@@ -32,7 +34,9 @@ namespace baton {
 
 class Agent final : public AgentView {
  public:
-  Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers);
+  // `alerts` gets the failover, fencing and replica-lag events (none by default).
+  Agent(Config config, Dcs& dcs, Instance& instance, const Clock& clock, Peers& peers,
+        Alerts& alerts = DiscardAlerts());
 
   // Ticks until `stop` is set, then shuts down: stops PostgreSQL (fast) and gives up its keys.
   void Run(const std::atomic<bool>& stop);
@@ -55,7 +59,9 @@ class Agent final : public AgentView {
   // takes part in no election) and its own server is not a writable primary; a yes keeps this
   // node out of elections for a TTL. Thread-safe (the REST API calls it).
   FailsafeVote ConfirmFailsafe(const std::string& leader) override;
-  HookRunner::Counts HookCounts() const override { return hooks_.counts(); }
+  // This agent's hooks and the alert sender's hooks.on_alert runs, together.
+  HookRunner::Counts HookCounts() const override;
+  AlertCounts AlertStats() const override { return alerts_.counts(); }
 
  private:
   // Adopts the cluster's dynamic settings (new lease TTL, PostgreSQL parameters reloaded).
@@ -77,7 +83,9 @@ class Agent final : public AgentView {
   Instance& instance_;
   const Clock& clock_;
   Peers& peers_;
+  Alerts& alerts_;
   ClusterStore store_;
+  LagAlerts lag_alerts_;  // as leader: which replicas lag past maximum_lag_on_failover
 
   AgentMemory memory_;
   std::vector<MemberInfo> failsafe_members_;  // the other members, as etcd last showed them

@@ -1,13 +1,15 @@
 // AgentView: what the REST API (and anything else that reports on a node from another thread)
 // may ask the agent: a snapshot of what it last saw and did, a failsafe-mode vote, and its hook
-// counters. Agent implements it; the API depends on this interface alone, so it can be served
-// over a fake in tests and never reaches into the loop's state. Implementations are thread-safe.
+// and alert counters. Agent implements it; the API depends on this interface alone, so it can be
+// served over a fake in tests and never reaches into the loop's state. Implementations are
+// thread-safe.
 #pragma once
 
 #include <string>
 
 #include "dcs/cluster_store.h"
 #include "dcs/member.h"
+#include "ha/alert.h"
 #include "ha/hook_runner.h"
 #include "pg/instance.h"
 
@@ -42,6 +44,7 @@ class AgentView {
   // is unreachable (see Agent::ConfirmFailsafe).
   virtual FailsafeVote ConfirmFailsafe(const std::string& leader) = 0;
   virtual HookRunner::Counts HookCounts() const = 0;
+  virtual AlertCounts AlertStats() const = 0;
 };
 
 }  // namespace baton

@@ -20,8 +20,13 @@ Status Won(const Result<bool>& result, const std::string& lost) {
 }  // namespace
 
 StepRunner::StepRunner(const Config& config, ClusterStore& store, Instance& instance,
-                       HookRunner& hooks, const Clock& clock)
-    : config_(config), store_(store), instance_(instance), hooks_(hooks), clock_(clock) {}
+                       HookRunner& hooks, Alerts& alerts, const Clock& clock)
+    : config_(config),
+      store_(store),
+      instance_(instance),
+      hooks_(hooks),
+      alerts_(alerts),
+      clock_(clock) {}
 
 TimePoint StepRunner::LeaseDeadline() const {
   return DeadlineFrom(store_.last_renewal_sent());
@@ -55,9 +60,7 @@ void StepRunner::FenceIfLeasePassedUnseen(bool was_writable) {
     spdlog::error("fencing: {}", s.ToString());
     return;
   }
-  ++fences_;
-  hooks_.Fire({"on_role_change", "primary", "replica", before.timeline,
-               "the leader lease deadline passed while the agent was stalled: fenced"});
+  Fenced(before.timeline, "the leader lease deadline passed while the agent was stalled");
   if (Status s = instance_.Start(PgRole::kReplica, std::nullopt); !s.ok()) {
     spdlog::error("restarting read-only after fencing: {}", s.ToString());
   }
@@ -226,10 +229,7 @@ Status StepRunner::Run(Step step, const Decision& decision, const Observation& o
     }
     case Step::kFence: {
       if (Status s = instance_.Stop(StopMode::kImmediate); !s.ok()) return s;
-      if (before.role == PgRole::kPrimary) {
-        ++fences_;
-        hooks_.Fire({"on_role_change", "primary", "replica", before.timeline, decision.reason});
-      }
+      if (before.role == PgRole::kPrimary) Fenced(before.timeline, decision.reason);
       return instance_.Start(PgRole::kReplica, std::nullopt);
     }
     case Step::kKill:
@@ -454,6 +454,18 @@ Status StepRunner::Rejoin(const Upstream& leader, const AgentMemory& memory) {
   return Status::Ok();
 }
 
+void StepRunner::Fenced(uint32_t timeline, const std::string& reason) {
+  ++fences_;
+  hooks_.Fire({"on_role_change", "primary", "replica", timeline, reason});
+  Alert alert;
+  alert.event = "fenced";
+  alert.summary =
+      fmt::format("{} stopped its own primary to fence it: {}", config_.node_name, reason);
+  alert.details = {{"timeline", timeline}, {"reason", reason}, {"fences", fences_}};
+  alert.time_unix = clock_.UnixNow();
+  alerts_.Send(alert);
+}
+
 void StepRunner::RecordRoleChange(const std::string& event, const std::string& reason,
                                   const AgentMemory& memory) {
   const InstanceState after = instance_.Probe();
@@ -487,6 +499,21 @@ void StepRunner::RecordRoleChange(const std::string& event, const std::string& r
   }
   if (event == "failover" || event == "manual-failover" || event == "switchover") {
     hooks_.Fire({"on_failover", "replica", "primary", after.timeline, reason});
+    // A planned switchover is news; a failover, wanted or not, means the old primary failed.
+    Alert alert;
+    alert.event = event == "switchover" ? "switchover" : "failover";
+    alert.severity = event == "switchover"        ? AlertSeverity::kInfo
+                     : event == "manual-failover" ? AlertSeverity::kWarning
+                                                  : AlertSeverity::kCritical;
+    alert.details = record;
+    for (const char* shown_above : {"time", "event", "node"}) alert.details.erase(shown_above);
+    alert.details["kind"] = event;
+    const std::string& old_leader = memory.previous_leader;
+    alert.summary =
+        fmt::format("{} is the new primary ({}) in place of {}, on timeline {}", config_.node_name,
+                    event, old_leader.empty() ? "?" : old_leader, after.timeline);
+    alert.time_unix = clock_.UnixNow();
+    alerts_.Send(alert);
   }
 }
 

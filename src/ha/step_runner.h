@@ -4,7 +4,8 @@
 // It owns what acting needs to remember: the leader lease deadline and the watchdog that
 // enforces it, the detachment from a leader, how this node last rejoined, the last operator verb
 // and the member record last written. Promotions, hand-overs, rejoins and clones go through it,
-// and each role change is written to /history and announced to the hooks here. The agent's loop
+// and each role change is written to /history and announced to the hooks here (and to the
+// alerts: a promotion that replaced a leader, a primary stopped to fence it). The agent's loop
 // senses and decides; this runs on the same thread, never concurrently.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "dcs/cluster_store.h"
+#include "ha/alert.h"
 #include "ha/decision.h"
 #include "ha/hook_runner.h"
 #include "ha/memory.h"
@@ -26,7 +28,7 @@ class StepRunner {
  public:
   // `config` is the agent's effective config (its dynamic settings change under it).
   StepRunner(const Config& config, ClusterStore& store, Instance& instance, HookRunner& hooks,
-             const Clock& clock);
+             Alerts& alerts, const Clock& clock);
 
   // Carries out `step` of `decision`, taken on `observed`. Hand-overs and role changes update
   // `memory` (the previous leader).
@@ -78,7 +80,10 @@ class StepRunner {
   Status ReclaimLeader();
   // Starts PostgreSQL as primary after ReclaimLeader; stops it again if that outlasted the lease.
   Status StartAsPrimary();
-  // Appends the change to /history and fires the role-change (and failover) hooks.
+  // This node stopped its own writable primary (on `timeline`) to fence it: counts it, fires
+  // the role-change hook and the `fenced` alert.
+  void Fenced(uint32_t timeline, const std::string& reason);
+  // Appends the change to /history and fires the role-change (and failover) hooks and alert.
   void RecordRoleChange(const std::string& event, const std::string& reason,
                         const AgentMemory& memory);
   // pg_rewind from the leader; when that fails, moves the data aside and clones instead.
@@ -111,6 +116,7 @@ class StepRunner {
   ClusterStore& store_;
   Instance& instance_;
   HookRunner& hooks_;
+  Alerts& alerts_;
   const Clock& clock_;
 
   TimePoint lease_deadline_{};

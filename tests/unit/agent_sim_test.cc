@@ -106,6 +106,21 @@ TEST_F(AgentSimTest, WhenTheLeaderDiesTheMostCaughtUpReplicaTakesOver) {
   EXPECT_EQ(history[1]["event"], "failover");
   EXPECT_EQ(history[1]["new_leader"], nodes_[ahead]->config.node_name);
   EXPECT_EQ(history[1]["old_leader"], nodes_[dead]->config.node_name);
+  // The node promoted, and it alone, announces the failover, once (the bootstrap is none).
+  const auto failovers = nodes_[ahead]->alerts.Named("failover");
+  ASSERT_EQ(failovers.size(), 1u);
+  const Alert& alert = failovers.front();
+  EXPECT_EQ(alert.severity, AlertSeverity::kCritical);
+  EXPECT_EQ(alert.details["old_leader"], nodes_[dead]->config.node_name);
+  EXPECT_EQ(alert.details["new_leader"], nodes_[ahead]->config.node_name);
+  EXPECT_EQ(alert.details["timeline"], 2);
+  EXPECT_EQ(alert.details["kind"], "failover");
+  EXPECT_EQ(alert.details["lsn"], history[1]["lsn"]);
+  EXPECT_EQ(alert.details["unavailable_seconds"], history[1]["unavailable_seconds"]);
+  EXPECT_GT(alert.time_unix, 0);
+  EXPECT_NE(alert.summary.find(nodes_[dead]->config.node_name), std::string::npos);
+  EXPECT_TRUE(nodes_[behind]->alerts.Named("failover").empty());
+  EXPECT_TRUE(nodes_[dead]->alerts.Named("failover").empty());
 }
 
 TEST_F(AgentSimTest, WhenTheLeadersProcessesAreGoneTheBestReplicaTakesOverBeforeTheLeaseEnds) {
@@ -469,6 +484,13 @@ TEST_F(AgentSimTest, PrimaryCutOffFromEtcdFencesItselfAtItsLeaseDeadline) {
   EXPECT_EQ(Primaries(), 0);
   const auto& calls = nodes_[leader]->instance.calls;
   EXPECT_NE(std::find(calls.begin(), calls.end(), "stop:immediate"), calls.end());
+  // Announced once: the next tick, still cut off, has nothing left to fence.
+  nodes_[leader]->agent->RunOnce();
+  const auto fenced = nodes_[leader]->alerts.Named("fenced");
+  ASSERT_EQ(fenced.size(), 1u);
+  EXPECT_EQ(fenced.front().severity, AlertSeverity::kCritical);
+  EXPECT_EQ(fenced.front().details["fences"], 1);
+  EXPECT_FALSE(fenced.front().details["reason"].get<std::string>().empty());
 }
 
 TEST_F(AgentSimTest, AStalePrimaryThatFindsAnotherLeaderDemotesItself) {
@@ -522,6 +544,12 @@ TEST_F(AgentSimTest, SwitchoverPassesTheKeyAndTheOldLeaderFollowsWithoutARewind)
     }
   }
   EXPECT_TRUE(recorded);
+  // Planned, so news rather than a page; and no failover.
+  const auto switchovers = nodes_[target]->alerts.Named("switchover");
+  ASSERT_EQ(switchovers.size(), 1u);
+  EXPECT_EQ(switchovers.front().severity, AlertSeverity::kInfo);
+  EXPECT_EQ(switchovers.front().details["old_leader"], request.from);
+  EXPECT_TRUE(nodes_[target]->alerts.Named("failover").empty());
 }
 
 TEST_F(AgentSimTest, ACandidateThatMissedTheShutdownCheckpointGivesTheKeyBack) {

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "dcs/memory_dcs.h"
+#include "fake_alerts.h"
 #include "fake_instance.h"
 #include "fake_peers.h"
 #include "ha/agent.h"
@@ -30,6 +31,7 @@ inline Config NodeConfig(int index) {
 struct SimNode {
   Config config;
   FakeInstance instance;
+  RecordingAlerts alerts;
   std::unique_ptr<Agent> agent;
 };
 
@@ -41,7 +43,8 @@ class SimCluster : public ::testing::Test {
       auto node = std::make_unique<SimNode>();
       node->config = NodeConfig(i);
       if (adjust) adjust(node->config);
-      node->agent = std::make_unique<Agent>(node->config, dcs_, node->instance, clock_, peers_);
+      node->agent =
+          std::make_unique<Agent>(node->config, dcs_, node->instance, clock_, peers_, node->alerts);
       nodes_.push_back(std::move(node));
     }
   }
