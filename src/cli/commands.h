@@ -34,6 +34,7 @@ struct DoctorOptions {
   bool json = false;
   bool smoke_write = false;
   double timeout_seconds = 2;  // each probe's deadline
+  bool alert = false;          // send each failed check to the config's alerts
 };
 // One pass of checks over the whole cluster; exit 0 all ok, 1 any warn, 2 any fail.
 int DoctorCommand(const ClusterTarget& target, const DoctorOptions& options);

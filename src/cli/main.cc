@@ -112,6 +112,10 @@ int main(int argc, char** argv) {
   doctor->add_flag("--json", doctor_options.json, "Print JSON for scripts");
   doctor->add_flag("--smoke-write", doctor_options.smoke_write,
                    "Write a row on the primary and time its arrival on every replica");
+  doctor->add_flag("--alert", doctor_options.alert,
+                   "Send a doctor_check_failed alert for each failed check to the alerts.webhook "
+                   "and hooks.on_alert of the -c config (for cron; off so that a run at a "
+                   "terminal pages nobody)");
   doctor
       ->add_option("--timeout", doctor_options.timeout_seconds,
                    "Seconds each probe may take (etcd, PostgreSQL, an agent)")

@@ -69,4 +69,22 @@ int DoctorExitCode(const std::vector<CheckResult>& results) {
   return 2;
 }
 
+std::vector<Alert> DoctorAlerts(const std::string& cluster, const std::vector<CheckResult>& results,
+                                double now_unix) {
+  std::vector<Alert> alerts;
+  for (const CheckResult& r : results) {
+    if (r.status != CheckStatus::kFail) continue;
+    Alert alert;
+    alert.event = "doctor_check_failed";
+    alert.severity = AlertSeverity::kCritical;
+    alert.summary = fmt::format("baton doctor: check {}{} failed on cluster {}: {}", r.check,
+                                r.member.empty() ? "" : " of " + r.member, cluster, r.reason);
+    alert.details = {
+        {"check", r.check}, {"member", r.member}, {"reason", r.reason}, {"figures", r.figures}};
+    alert.time_unix = now_unix;
+    alerts.push_back(std::move(alert));
+  }
+  return alerts;
+}
+
 }  // namespace baton
